@@ -1,13 +1,14 @@
 // swift-tools-version:6.0
 // Pier: a Docker-compatible container engine for Linux.
 // Modules depend in one direction only (see docs/architecture.md):
-//   PierOCI ← PierArchive ← PierStore ← PierEngine ← PierServer ← pierd
+//   PierOCI ← PierStore ─┐
+//   PierArchive ─────────┴ PierEngine ← PierServer ← pierd
 //   PierOCI ← PierAPI ← PierClient ← PierCLI ← pier
 import PackageDescription
 
 let package = Package(
     name: "Pier",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "pier", targets: ["pier"]),
         .executable(name: "pierd", targets: ["pierd"]),
@@ -17,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // libarchive, from Debian's libarchive-dev.
@@ -32,15 +34,30 @@ let package = Package(
         ]),
         // Content-addressed blobs, image names, layer snapshots, GC.
         .target(name: "PierStore", dependencies: [
-            "PierOCI", "PierArchive",
+            "PierOCI",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Engine API (v1.41) request/response models shared by server and client.
         .target(name: "PierAPI", dependencies: ["PierOCI"]),
+        // Running containers: OCI runtime config generation, cgroups (v1, v2, hybrid), the shim protocol.
+        .target(name: "PierRuntime", dependencies: [
+            "PierOCI",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The OCI distribution protocol: a registry client and Pier's own registry server.
+        .target(name: "PierRegistry", dependencies: [
+            "PierOCI", "PierStore",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ], linkerSettings: [.linkedLibrary("crypt")]),
         // The daemon's domain layer: image services, bootstrap, save/load, system.
         .target(name: "PierEngine", dependencies: [
-            "PierOCI", "PierArchive", "PierStore", "PierAPI",
+            "PierOCI", "PierArchive", "PierStore", "PierAPI", "PierRuntime", "PierRegistry", "PierDockerfile",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The Engine API over HTTP/1.1 on a unix socket (SwiftNIO).
@@ -63,6 +80,18 @@ let package = Package(
         .target(name: "PierDockerfile"),
 
         .executableTarget(name: "pier", dependencies: ["PierCLI"]),
+        // The per-container monitor and namespace setup (C: see docs/runtime.md for why).
+        .executableTarget(name: "pier-shim", path: "Sources/pier-shim",
+                          linkerSettings: [.linkedLibrary("seccomp")]),
+        // The optional --init for containers: a tiny static PID 1.
+        .executableTarget(name: "pier-init", path: "Sources/pier-init",
+                          linkerSettings: [.unsafeFlags(["-static-executable"])]),
+        // `pier registry serve`: Pier's own OCI registry (exec'd by `pier`, which stays small).
+        .executableTarget(name: "pier-registry", dependencies: [
+            "PierRegistry",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "pierd", dependencies: [
             "PierServer", "PierEngine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -71,10 +100,15 @@ let package = Package(
 
         .testTarget(name: "PierOCITests", dependencies: ["PierOCI"]),
         .testTarget(name: "PierArchiveTests", dependencies: ["PierArchive"]),
-        .testTarget(name: "PierStoreTests", dependencies: ["PierStore", "PierOCI", "PierArchive"]),
+        .testTarget(name: "PierStoreTests", dependencies: [
+            "PierStore", "PierOCI", .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "PierCLITests", dependencies: ["PierCLI"]),
         .testTarget(name: "PierDockerfileTests", dependencies: ["PierDockerfile"]),
-        .testTarget(name: "PierIntegrationTests", dependencies: ["pier", "pierd", "PierOCI"]),
+        .testTarget(name: "PierRuntimeTests", dependencies: ["PierRuntime", "PierOCI"]),
+        .testTarget(name: "PierRegistryTests", dependencies: ["PierRegistry", "PierOCI", "PierStore"]),
+        .testTarget(name: "PierIntegrationTests",
+                    dependencies: ["pier", "pierd", "pier-shim", "pier-init", "pier-registry", "PierOCI"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -92,3 +92,19 @@ extension Digest: Codable {
         try container.encode(description)
     }
 }
+
+extension Digest {
+    /// A sha256 digest from the 32 bytes a hash function produced.
+    public init(sha256Bytes bytes: some Collection<UInt8>) {
+        precondition(bytes.count == 32, "a sha256 hash is 32 bytes")
+        let digits = Array("0123456789abcdef".utf8)
+        var hex = [UInt8]()
+        hex.reserveCapacity(64)
+        for byte in bytes {
+            hex.append(digits[Int(byte >> 4)])
+            hex.append(digits[Int(byte & 0x0f)])
+        }
+        self.algorithm = "sha256"
+        self.encoded = String(decoding: hex, as: UTF8.self)
+    }
+}

@@ -1,1 +1,3 @@
-print("pier")
+import PierCLI
+
+Pier.runMain()

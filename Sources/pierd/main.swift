@@ -1,1 +1,68 @@
-print("pierd")
+import ArgumentParser
+import Foundation
+import Logging
+import PierEngine
+import PierServer
+
+/// `pierd`: the Pier daemon. Serves the Docker Engine API on a unix socket.
+@main
+struct Pierd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pierd",
+        abstract: "The Pier daemon: serves the Docker Engine API on a unix socket.")
+
+    @Option(name: [.customShort("H"), .long], help: "Socket to listen on (also PIER_SOCKET).")
+    var host: String = ProcessInfo.processInfo.environment["PIER_SOCKET"] ?? "/run/pier/pier.sock"
+
+    @Option(name: .customLong("data-root"), help: "Root of Pier's state (also PIER_ROOT).")
+    var dataRoot: String = ProcessInfo.processInfo.environment["PIER_ROOT"] ?? "/var/lib/pier"
+
+    @Option(name: .customLong("log-level"), help: "debug, info, warning or error.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        let socketPath = host.hasPrefix("unix://") ? String(host.dropFirst(7)) : host
+        guard let level = Logger.Level(rawValue: logLevel == "warn" ? "warning" : logLevel) else {
+            throw ValidationError("invalid --log-level \"\(logLevel)\": use debug, info, warning or error")
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "pierd")
+        try FileManager.default.createDirectory(atPath: (socketPath as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true)
+        let engine: Engine
+        do {
+            engine = try Engine(root: dataRoot, logger: logger)
+        } catch {
+            throw ValidationError("cannot open the data root \(dataRoot): \(error.message)")
+        }
+        engine.recover()
+        let server = HTTPServer(socketPath: socketPath, router: .engineAPI(engine), logger: logger)
+        let serving = Task {
+            try await server.run {
+                logger.info("API listening", metadata: ["socket": "\(socketPath)", "root": "\(dataRoot)"])
+            }
+        }
+        for signalNumber in [SIGTERM, SIGINT] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .main)
+            source.setEventHandler {
+                logger.info("shutting down")
+                unlink(socketPath)
+                Foundation.exit(0)
+            }
+            source.resume()
+            SignalSources.keep(source)
+        }
+        try await serving.value
+    }
+}
+
+/// Keeps signal sources alive for the life of the process.
+enum SignalSources {
+    nonisolated(unsafe) static var sources: [any DispatchSourceSignal] = []
+    static func keep(_ source: any DispatchSourceSignal) { sources.append(source) }
+}

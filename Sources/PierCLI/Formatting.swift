@@ -1,0 +1,79 @@
+import Foundation
+
+/// Shared output paths of list commands: `--format` (Go template, `table …`, `json`) or docker's default table.
+enum Listing {
+    /// Prints rows (JSON objects with docker's field names) with a user's `--format`, or the default table.
+    static func print(rows: [JSONValue], format: String?, defaultTable: String, quietField: String? = nil) throws {
+        var text = format ?? defaultTable
+        if text == "json" { text = "{{json .}}" }
+        text = GoTemplate.expandEscapes(text)
+        if text.hasPrefix("table") {
+            let body = String(text.dropFirst(5)).trimmingCharacters(in: .whitespaces)
+            let template = try compile(body)
+            var table = TableWriter()
+            table.addLine(try template.render(header(for: rows.first, template: body)))
+            for row in rows { table.addLine(try template.render(row)) }
+            Swift.print(table.render(), terminator: "")
+        } else {
+            let template = try compile(text)
+            var output = ""
+            for row in rows { output += try template.render(row) + "\n" }
+            Swift.print(output, terminator: "")
+        }
+    }
+
+    static func compile(_ text: String) throws -> GoTemplate {
+        do { return try GoTemplate(text) } catch {
+            throw CLIError("template parsing error: \(error)", exitCode: 1)
+        }
+    }
+
+    /// A header row: each `{{.Field}}` replaced by its docker column title.
+    static func header(for sample: JSONValue?, template: String) -> JSONValue {
+        var keys = Array(columnTitles.keys)
+        if case .object(let fields)? = sample { keys = fields.map(\.0) }
+        return .object(keys.map { ($0, .string(columnTitles[$0] ?? $0.uppercased())) })
+    }
+
+    static let columnTitles: [String: String] = [
+        "ID": "IMAGE ID", "Repository": "REPOSITORY", "Tag": "TAG", "Digest": "DIGEST",
+        "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "Size": "SIZE", "Containers": "CONTAINERS",
+        "CreatedBy": "CREATED BY", "Comment": "COMMENT", "SharedSize": "SHARED SIZE", "UniqueSize": "UNIQUE SIZE",
+        "VirtualSize": "VIRTUAL SIZE", "Type": "TYPE", "TotalCount": "TOTAL", "Active": "ACTIVE",
+        "Reclaimable": "RECLAIMABLE",
+    ]
+
+    /// docker's `CreatedSince` / `CREATED` column.
+    static func since(_ seconds: Int64) -> String {
+        guard seconds > 0 else { return "N/A" }
+        let now = Date().timeIntervalSince1970
+        return Units.humanDuration(max(0, now - Double(seconds))) + " ago"
+    }
+
+    /// docker's `CreatedAt`: `2024-05-01 12:00:00 +0000 UTC`.
+    static func createdAt(_ seconds: Int64) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone.current
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss Z zzz"
+        return formatter.string(from: Date(timeIntervalSince1970: Double(seconds)))
+    }
+}
+
+/// A JSON body from the daemon, re-indented like docker's `inspect` output.
+enum InspectOutput {
+    static func print(_ documents: [[UInt8]], format: String?) throws {
+        var values: [JSONValue] = []
+        for bytes in documents {
+            do { values.append(try JSONValue.parse(bytes)) } catch {
+                throw CLIError("unexpected answer from the daemon: \(error)")
+            }
+        }
+        if let format {
+            let template = try Listing.compile(GoTemplate.expandEscapes(format))
+            for value in values { Swift.print(try template.render(value)) }
+        } else {
+            Swift.print(JSONValue.array(values).serialized(indent: "    "))
+        }
+    }
+}

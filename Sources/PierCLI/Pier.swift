@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+
+/// `pier`: Docker's commands, against pierd.
+public struct Pier: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "pier",
+        abstract: "A container engine for Linux that speaks Docker.",
+        version: "pier version \(PierVersionText.client)",
+        subcommands: [
+            ImageGroup.self, SystemGroup.self,
+            Images.self, Tag.self, Rmi.self, Inspect.self, History.self, Import.self, Save.self, Load.self,
+            Bootstrap.self, Version.self, Info.self,
+        ])
+
+    public init() {}
+
+    /// Parses and runs, printing errors the way docker does and exiting with its codes.
+    public static func runMain() -> Never {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+            Foundation.exit(0)
+        } catch let error as CLIError {
+            FileHandle.standardError.write(Data((error.message + "\n").utf8))
+            Foundation.exit(error.exitCode)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            // docker exits 125 for a flag it cannot parse.
+            Foundation.exit(code == .validationFailure ? 125 : code.rawValue)
+        }
+    }
+}
+
+enum PierVersionText {
+    static let client = "0.1.0"
+}
+
+struct ImageGroup: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "image", abstract: "Manage images",
+        subcommands: [Images.self, Tag.self, Rmi.self, ImageInspect.self, History.self, ImagePrune.self,
+                      Import.self, Save.self, Load.self])
+}
+
+struct SystemGroup: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "system", abstract: "Manage Pier",
+        subcommands: [SystemDF.self, SystemPrune.self, Info.self])
+}

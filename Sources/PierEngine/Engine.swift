@@ -1,0 +1,48 @@
+import Foundation
+import Logging
+import PierAPI
+import PierOCI
+import PierStore
+
+/// The daemon's domain layer: one instance per root directory, shared by all API requests.
+///
+///     <root>/image/...      the image store (see ImageStore)
+///     <root>/tmp/           scratch space for loads and imports, emptied at start
+///     <root>/engine-id      a stable ID for `info`
+public final class Engine: Sendable {
+    public let root: String
+    public let images: ImageService
+    public let transfer: ImageTransfer
+    public let system: SystemService
+    public let bootstrapper: Bootstrapper
+    let logger: Logger
+
+    public init(root: String, logger: Logger) throws(EngineError) {
+        self.root = root
+        self.logger = logger
+        let store: ImageStore
+        do {
+            store = try ImageStore(root: root + "/image")
+            try FileManager.default.createDirectory(atPath: root + "/tmp", withIntermediateDirectories: true)
+        } catch let error as StoreError {
+            throw EngineError.from(error)
+        } catch {
+            throw EngineError(.internalError, "cannot prepare \(root): \(error)")
+        }
+        images = ImageService(store: store, usage: ImageUsage(), logger: logger)
+        transfer = ImageTransfer(images: images, scratch: root + "/tmp", logger: logger)
+        system = SystemService(root: root, images: images)
+        bootstrapper = Bootstrapper(transfer: transfer, scratch: root + "/tmp", logger: logger)
+    }
+
+    /// Brings the store back to a consistent state after a crash: drops half-written blobs and
+    /// snapshots, and anything an interrupted load or import left unreferenced.
+    public func recover() {
+        images.store.recover()
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: root + "/tmp")) ?? [] {
+            try? FileManager.default.removeItem(atPath: root + "/tmp/" + name)
+        }
+        let reclaimed = images.collectGarbage()
+        if reclaimed > 0 { logger.info("recovered space left by interrupted work", metadata: ["bytes": "\(reclaimed)"]) }
+    }
+}

@@ -1,0 +1,1 @@
+// PierRegistry: the OCI distribution client and server (in progress).

@@ -1,0 +1,1 @@
+// PierRuntime: the Swift side of the container runtime (in progress; see docs/runtime.md).

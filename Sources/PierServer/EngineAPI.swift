@@ -1,0 +1,12 @@
+import PierEngine
+
+extension Router {
+    /// Every route of the Engine API that Pier serves, wired to one engine.
+    public static func engineAPI(_ engine: Engine) -> Router {
+        var router = Router()
+        router.addSystemRoutes(engine)
+        router.addImageRoutes(engine)
+        router.addPierRoutes(engine)
+        return router
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import PierAPI
+import PierEngine
+
+/// `/images/...`: list, inspect, history, tag, remove, prune, save, load, import.
+extension Router {
+    mutating func addImageRoutes(_ engine: Engine) {
+        add(.GET, "/images/json") { request, _, writer in
+            let all = request.query.bool("all")
+            let filters = try request.query.filters()
+            try await writer.json(try await Blocking.run { try engine.images.list(all: all, filters: filters) })
+        }
+        add(.GET, "/images/{name*}/json") { request, _, writer in
+            let name = request.parameter("name")
+            try await writer.json(try await Blocking.run { try engine.images.inspect(name) })
+        }
+        add(.GET, "/images/{name*}/history") { request, _, writer in
+            let name = request.parameter("name")
+            try await writer.json(try await Blocking.run { try engine.images.history(name) })
+        }
+        add(.POST, "/images/{name*}/tag") { request, _, writer in
+            let name = request.parameter("name")
+            guard let repo = request.query["repo"], !repo.isEmpty else {
+                throw APIError.badRequest("tag needs a repository name (repo=)")
+            }
+            let tag = request.query["tag"]
+            try await Blocking.run { try engine.images.tag(name, repository: repo, tag: tag) }
+            try await writer.empty(status: .created)
+        }
+        add(.DELETE, "/images/{name*}") { request, _, writer in
+            let name = request.parameter("name")
+            let force = request.query.bool("force")
+            try await writer.json(try await Blocking.run { try engine.images.remove(name, force: force) })
+        }
+        add(.POST, "/images/prune") { request, _, writer in
+            let filters = try request.query.filters()
+            let all = filters["dangling"]?.contains("false") == true
+            try await writer.json(try await Blocking.run {
+                try engine.images.prune(all: all, filters: filters.filter { $0.key != "dangling" })
+            })
+        }
+        add(.GET, "/images/get") { request, _, writer in
+            try await Router.save(engine, names: request.query.all("names"), writer: writer)
+        }
+        add(.GET, "/images/{name*}/get") { request, _, writer in
+            try await Router.save(engine, names: [request.parameter("name")], writer: writer)
+        }
+        add(.POST, "/images/load") { _, body, writer in
+            let loaded = try await Blocking.withBodySource(body) { source in try engine.transfer.load(from: source) }
+            try await writer.writeHead(status: .ok, contentType: "application/json")
+            for line in loaded {
+                try await writer.writeBody(try JSONCoding.encode(ProgressMessage(stream: line + "\n")) + [10])
+            }
+            try await writer.end()
+        }
+        add(.POST, "/images/create") { request, body, writer in
+            guard let source = request.query["fromSrc"] else {
+                let image = request.query["fromImage"] ?? ""
+                throw APIError.notFound(
+                    "pull access denied for \(image): Pier cannot reach a registry for it yet; "
+                    + "make a base image locally with `pier bootstrap` or load one with `pier load`")
+            }
+            guard source == "-" else {
+                throw APIError.badRequest("import from a URL is not supported; pipe the tarball in (`-`)")
+            }
+            let reference = request.query["repo"].map { repo in
+                request.query["tag"].flatMap { $0.isEmpty ? nil : "\(repo):\($0)" } ?? repo
+            }
+            let changes = request.query.all("changes")
+            let message = request.query["message"]
+            let id = try await Blocking.withBodySource(body) { source in
+                try engine.transfer.importRootfs(from: source, reference: reference, changes: changes, message: message)
+            }
+            try await writer.writeHead(status: .ok, contentType: "application/json")
+            try await writer.writeBody(try JSONCoding.encode(ProgressMessage(status: id.description)) + [10])
+            try await writer.end()
+        }
+    }
+
+    static func save(_ engine: Engine, names: [String], writer: ResponseWriter) async throws {
+        let plan = try await Blocking.run { try engine.transfer.planSave(names) }
+        try await writer.writeHead(status: .ok, contentType: "application/x-tar")
+        try await Blocking.streamResponse(writer) { sink in try engine.transfer.save(plan, to: sink) }
+        try await writer.end()
+    }
+}

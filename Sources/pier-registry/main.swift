@@ -1,0 +1,1 @@
+print("pier-registry: not built yet")
