@@ -23,7 +23,9 @@ import Testing
             #expect(config["Cmd"] as? [String] == ["sh"])
             let labels = try #require(config["Labels"] as? [String: String])
             #expect(labels["org.pier.bootstrap.source"]?.contains("busybox-static") == true)
-            #expect(inspect.stdout.hasPrefix("[\n    {\n        \"Id\": \"sha256:"))
+            // docker's layout: a JSON array indented by four spaces.
+            #expect(inspect.stdout.hasPrefix("[\n    {\n        \""))
+            #expect(inspect.stdout.contains("\n        \"Id\": \"sha256:"))
 
             // Making it again is a no-op unless --force.
             let again = daemon.pier(["bootstrap", "busybox"])

@@ -133,10 +133,13 @@ struct ImageInspect: ParsableCommand {
     @Argument(help: "IMAGE") var images: [String]
 
     func run() throws {
-        let client = try call { try daemon.client() }
+        try ImageInspect.inspect(try call { try daemon.client() }, names: images, format: format)
+    }
+
+    static func inspect(_ client: EngineClient, names: [String], format: String?) throws {
         var documents: [[UInt8]] = []
         var failures: [String] = []
-        for image in images {
+        for image in names {
             do {
                 let response = try client.send("GET", "/images/\(image)/json")
                 let bytes = try response.readAll()
@@ -171,11 +174,7 @@ struct Inspect: ParsableCommand {
         if let type, type != "image" {
             throw CLIError("\"\(type)\" is not a valid value for --type", exitCode: 1)
         }
-        var command = ImageInspect()
-        command.daemon = daemon
-        command.format = format
-        command.images = names
-        try command.run()
+        try ImageInspect.inspect(try call { try daemon.client() }, names: names, format: format)
     }
 }
 
@@ -238,11 +237,14 @@ struct ImagePrune: ParsableCommand {
                 : "WARNING! This will remove all dangling images."
             guard Prompt.confirm(warning) else { return }
         }
-        var filters = try FilterFlags.parse(filter)
+        try ImagePrune.prune(try call { try daemon.client() }, all: all, filters: try FilterFlags.parse(filter))
+    }
+
+    static func prune(_ client: EngineClient, all: Bool, filters: [String: [String]]) throws {
+        var filters = filters
         filters["dangling"] = [all ? "false" : "true"]
         let report = try call {
-            try daemon.client().json(ImagePruneReport.self, "POST", "/images/prune",
-                                     query: [("filters", FilterFlags.encode(filters))])
+            try client.json(ImagePruneReport.self, "POST", "/images/prune", query: [("filters", FilterFlags.encode(filters))])
         }
         if let deleted = report.ImagesDeleted, !deleted.isEmpty {
             print("Deleted Images:")

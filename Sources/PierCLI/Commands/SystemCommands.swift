@@ -173,10 +173,6 @@ struct SystemPrune: ParsableCommand {
             """
             guard Prompt.confirm(warning) else { return }
         }
-        var prune = ImagePrune()
-        prune.daemon = daemon
-        prune.all = all
-        prune.force = true
-        try prune.run()
+        try ImagePrune.prune(try call { try daemon.client() }, all: all, filters: [:])
     }
 }
