@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
     ],
     targets: [
         // libarchive, from Debian's libarchive-dev.
@@ -52,6 +53,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ], linkerSettings: [.linkedLibrary("crypt")]),
@@ -81,11 +83,13 @@ let package = Package(
 
         .executableTarget(name: "pier", dependencies: ["PierCLI"]),
         // The per-container monitor and namespace setup (C: see docs/runtime.md for why).
+        // Linked static and without Swift's start-up file (-nostartfiles), so it stays ≤ 2 MB RSS.
         .executableTarget(name: "pier-shim", path: "Sources/pier-shim",
-                          linkerSettings: [.linkedLibrary("seccomp")]),
+                          linkerSettings: [.linkedLibrary("seccomp"),
+                                           .unsafeFlags(["-static-executable", "-nostartfiles"])]),
         // The optional --init for containers: a tiny static PID 1.
         .executableTarget(name: "pier-init", path: "Sources/pier-init",
-                          linkerSettings: [.unsafeFlags(["-static-executable"])]),
+                          linkerSettings: [.unsafeFlags(["-static-executable", "-nostartfiles"])]),
         // `pier registry serve`: Pier's own OCI registry (exec'd by `pier`, which stays small).
         .executableTarget(name: "pier-registry", dependencies: [
             "PierRegistry",
@@ -105,6 +109,7 @@ let package = Package(
         ]),
         .testTarget(name: "PierCLITests", dependencies: ["PierCLI"]),
         .testTarget(name: "PierDockerfileTests", dependencies: ["PierDockerfile"]),
+        .testTarget(name: "PierShimTests", dependencies: ["pier-shim", "pier-init"]),
         .testTarget(name: "PierRuntimeTests", dependencies: ["PierRuntime", "PierOCI"]),
         .testTarget(name: "PierRegistryTests", dependencies: ["PierRegistry", "PierOCI", "PierStore"]),
         .testTarget(name: "PierIntegrationTests",

@@ -110,8 +110,9 @@ enum ArchiveLocale {
     }
 }
 
-/// Reads until the buffer is full or the source ends: libarchive treats a short read
-/// as nothing special, but `read(2)` on a pipe returns whatever is there.
+/// Reads until the buffer is full or the source ends. A pipe or socket hands out a few
+/// KiB per `read(2)`; filling whole chunks keeps the number of libarchive callbacks and
+/// hash updates per megabyte small.
 func readFully(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(ArchiveError) -> Int {
     guard let base = buffer.baseAddress else { return 0 }
     var filled = 0

@@ -11,7 +11,7 @@ enum Listing {
             let body = String(text.dropFirst(5)).trimmingCharacters(in: .whitespaces)
             let template = try compile(body)
             var table = TableWriter()
-            table.addLine(try template.render(header(for: rows.first, template: body)))
+            table.addLine(template.renderHeader(.object(columnTitles.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
             for row in rows { table.addLine(try template.render(row)) }
             Swift.print(table.render(), terminator: "")
         } else {
@@ -26,13 +26,6 @@ enum Listing {
         do { return try GoTemplate(text) } catch {
             throw CLIError("template parsing error: \(error)", exitCode: 1)
         }
-    }
-
-    /// A header row: each `{{.Field}}` replaced by its docker column title.
-    static func header(for sample: JSONValue?, template: String) -> JSONValue {
-        var keys = Array(columnTitles.keys)
-        if case .object(let fields)? = sample { keys = fields.map(\.0) }
-        return .object(keys.map { ($0, .string(columnTitles[$0] ?? $0.uppercased())) })
     }
 
     static let columnTitles: [String: String] = [

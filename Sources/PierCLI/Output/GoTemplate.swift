@@ -30,6 +30,11 @@ struct TemplateError: Error, Equatable, CustomStringConvertible {
 /// Values print as Go's `fmt` prints the `map[string]any` that docker decodes:
 /// objects as `map[k:v]` with sorted keys, arrays as `[a b]`, null as `<no value>`.
 struct GoTemplate: Sendable {
+    /// A method docker's Go context types offer that plain JSON cannot express, such
+    /// as `{{.Label "com.example.key"}}` on `docker ps` rows. It receives the object
+    /// the method is called on and the evaluated arguments.
+    typealias Method = @Sendable (_ receiver: JSONValue, _ arguments: [JSONValue]) throws -> JSONValue
+
     let source: String
     let nodes: [TemplateNode]
 
@@ -40,10 +45,24 @@ struct GoTemplate: Sendable {
         nodes = try parser.parseTemplate()
     }
 
-    /// Executes the template with `value` as `.` and `$`.
-    func render(_ value: JSONValue) throws(TemplateError) -> String {
-        var execution = TemplateExecution(source: Array(source.utf8), root: value)
+    /// Executes the template with `value` as `.` and `$`. A field followed by
+    /// arguments whose name is in `methods` calls that method instead of failing.
+    func render(_ value: JSONValue, methods: [String: Method] = [:]) throws(TemplateError) -> String {
+        var execution = TemplateExecution(source: Array(source.utf8), root: value, methods: methods)
         _ = try execution.run(nodes, dot: value)
+        return execution.output
+    }
+
+    /// Renders the header row of a `table` format as docker does: the same template
+    /// over the column titles (`["ID": "CONTAINER ID", ...]`), with `json`, `split`,
+    /// `join`, `title`, `lower`, `upper` and `truncate` returning their first argument
+    /// unchanged, so `{{upper .Names}}` is headed `NAMES` and not transformed.
+    ///
+    /// docker ignores an error while rendering the header and prints what was written
+    /// before it (a `{{.Label "x"}}` column has no title); so does this.
+    func renderHeader(_ titles: JSONValue) -> String {
+        var execution = TemplateExecution(source: Array(source.utf8), root: titles, isHeader: true)
+        _ = try? execution.run(nodes, dot: titles)
         return execution.output
     }
 

@@ -10,11 +10,16 @@ struct TemplateExecution {
     }
 
     let source: [UInt8]
+    let methods: [String: GoTemplate.Method]
+    /// Header rows: the string functions return their first argument (docker's `HeaderFunctions`).
+    let isHeader: Bool
     private(set) var output = ""
     private var variables: [(name: String, value: JSONValue)]
 
-    init(source: [UInt8], root: JSONValue) {
+    init(source: [UInt8], root: JSONValue, methods: [String: GoTemplate.Method] = [:], isHeader: Bool = false) {
         self.source = source
+        self.methods = methods
+        self.isHeader = isHeader
         variables = [("$", root)]
     }
 
@@ -91,34 +96,42 @@ struct TemplateExecution {
         var plain = pipeline
         plain.declarations = []
         let collection = try evaluate(plain, dot: dot)
-        var iterations: [(index: JSONValue, element: JSONValue)] = []
+        let position = plain.commands.first?.position ?? pipeline.position
+        let count: Int
+        let iteration: (Int) -> (index: JSONValue, element: JSONValue)
         switch collection {
         case .array(let items):
-            iterations = items.enumerated().map { (.int(Int64($0.offset)), $0.element) }
+            count = items.count
+            iteration = { (.int(Int64($0)), items[$0]) }
         case .object:
-            iterations = Self.sortedMembers(collection).map { (.string($0.0), $0.1) }
-        case .int(let count):
+            let members = Self.sortedMembers(collection)
+            count = members.count
+            iteration = { (.string(members[$0].0), members[$0].1) }
+        case .int(let limit):
             if pipeline.declarations.count > 1 {
                 throw failure(
-                    "can't use \(count) to iterate over more than one variable", at: pipeline.position,
-                    context: pipeline.sourceText)
+                    "can't use \(limit) to iterate over more than one variable", at: position,
+                    context: plain.sourceText)
             }
-            iterations = count > 0 ? (0..<count).map { (.int($0), .int($0)) } : []
+            count = Int(clamping: max(limit, 0))
+            iteration = { (.int(Int64($0)), .int(Int64($0))) }
         case .null:
-            break
+            count = 0
+            iteration = { _ in (.null, .null) }
         default:
             throw failure(
-                "range can't iterate over \(Self.formatted(collection))", at: pipeline.position,
+                "range can't iterate over \(Self.formatted(collection))", at: position,
                 context: plain.sourceText)
         }
-        if iterations.isEmpty {
+        if count == 0 {
             guard let otherwise else { return .normal }
             return try run(otherwise, dot: dot)
         }
         let bodyMark = variables.count
-        for iteration in iterations {
-            try bindRangeVariables(pipeline, iteration)
-            let flow = try run(body, dot: iteration.element)
+        for offset in 0..<count {
+            let current = iteration(offset)
+            try bindRangeVariables(pipeline, current)
+            let flow = try run(body, dot: current.element)
             variables.removeSubrange(bodyMark...)
             if case .breakLoop = flow { break }
         }
@@ -182,6 +195,10 @@ struct TemplateExecution {
         }
         switch first {
         case .field(let names, _):
+            if hasArguments, let name = names.last, let method = methods[name] {
+                let receiver = try fieldChain(dot, Array(names.dropLast()), node: first, hasArguments: false)
+                return try call(method, named: name, on: receiver, command: command, dot: dot, final: final)
+            }
             return try fieldChain(dot, names, node: first, hasArguments: hasArguments)
         case .chain(let base, let fields, _):
             let receiver = try argument(base, dot: dot)
@@ -221,7 +238,8 @@ struct TemplateExecution {
         case .pipeline(let pipeline, _): return try evaluate(pipeline, dot: dot)
         case .function(let name, _):
             return try call(
-                name, node: operand, arguments: [], dot: dot, final: nil, command: TemplateCommand(arguments: [operand]))
+                name, node: operand, arguments: [], dot: dot, final: nil,
+                command: TemplateCommand(arguments: [operand]))
         case .string(let text, _, _): return .string(text)
         case .number(let value, _, _): return value
         case .bool(let flag, _): return .bool(flag)
@@ -253,6 +271,20 @@ struct TemplateExecution {
     }
 
     // MARK: Functions
+
+    private mutating func call(
+        _ method: GoTemplate.Method, named name: String, on receiver: JSONValue, command: TemplateCommand,
+        dot: JSONValue, final: JSONValue?
+    ) throws(TemplateError) -> JSONValue {
+        var values: [JSONValue] = []
+        for operand in command.arguments.dropFirst() { values.append(try argument(operand, dot: dot)) }
+        if let final { values.append(final) }
+        do {
+            return try method(receiver, values)
+        } catch {
+            throw failure("error calling \(name): \(error)", at: command.position, context: command.sourceText)
+        }
+    }
 
     private enum Parameter {
         case any
@@ -314,9 +346,12 @@ struct TemplateExecution {
         }
         if let final {
             let parameter = values.count < fixed.count ? fixed[values.count] : (variadic ?? .any)
-            try check(final, against: parameter, at: node)
+            // Go reports a bad piped value at the last node it evaluated.
+            try check(final, against: parameter, at: arguments.last ?? node, piped: true)
             values.append(final)
         }
+        let headerIdentity: Set<String> = ["json", "split", "join", "title", "lower", "upper", "truncate"]
+        if isHeader, headerIdentity.contains(name), let first = values.first { return first }
         do {
             return try TemplateFunctions.call(name, values)
         } catch {
@@ -324,15 +359,26 @@ struct TemplateExecution {
         }
     }
 
-    private func check(_ value: JSONValue, against parameter: Parameter, at operand: TemplateOperand) throws(TemplateError) {
+    private func check(
+        _ value: JSONValue, against parameter: Parameter, at operand: TemplateOperand, piped: Bool = false
+    ) throws(TemplateError) {
         switch (parameter, value) {
         case (.any, _), (.string, .string), (.int, .int): return
         case (.int, .double(let number)) where number == number.rounded() && abs(number) < 1e15: return
-        default:
-            throw failure(
-                "wrong type for value; expected \(parameter == .string ? "string" : "int"); got \(Self.goTypeName(value))",
-                at: operand)
+        default: break
         }
+        let expected = parameter == .string ? "string" : "int"
+        if !piped {
+            // Literals are checked against the parameter type before evaluation.
+            switch operand {
+            case .nilValue: throw failure("cannot assign nil to \(expected)", at: operand)
+            case .string, .number, .bool:
+                let kind = parameter == .string ? "string" : "integer"
+                throw failure("expected \(kind); found \(operand.sourceText)", at: operand)
+            default: break
+            }
+        }
+        throw failure("wrong type for value; expected \(expected); got \(Self.goTypeName(value))", at: operand)
     }
 
     // MARK: Printing

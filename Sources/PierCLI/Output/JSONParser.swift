@@ -33,7 +33,7 @@ extension JSONValue {
 /// A recursive-descent reader over the bytes of one document.
 private struct JSONParser {
     /// Deeper documents are refused rather than risking the stack of a small thread.
-    static let maximumDepth = 500
+    static let maximumDepth = 256
 
     let bytes: [UInt8]
     var index = 0
@@ -81,7 +81,8 @@ private struct JSONParser {
             guard index < bytes.count else { throw endOfInput }
             let expected = word.utf8Start[offset]
             if bytes[index] != expected {
-                throw error("invalid character \(describe(bytes[index])) in literal \(word) (expecting '\(Character(Unicode.Scalar(expected)))')")
+                let wanted = Character(Unicode.Scalar(expected))
+                throw error("invalid character \(describe(bytes[index])) in literal \(word) (expecting '\(wanted)')")
             }
             index += 1
             offset += 1

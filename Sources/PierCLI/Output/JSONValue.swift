@@ -94,14 +94,6 @@ extension JSONValue {
         return false
     }
 
-    /// Converts any `Encodable` (an Engine API model) into a value whose objects keep
-    /// the order in which the type encodes its keys.
-    init(encoding value: some Encodable) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        let data = try encoder.encode(value)
-        self = try JSONValue.parse([UInt8](data))
-    }
 }
 
 extension JSONValue: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,

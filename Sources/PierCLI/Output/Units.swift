@@ -111,8 +111,8 @@ enum Units {
     /// `strconv.ParseFloat` for the decimal forms a size can take ("1", "1.5", ".5", "1e3").
     private static func parseGoFloat(_ text: Substring) -> Double? {
         guard !text.isEmpty,
-            text.allSatisfy({ "0123456789.eE+-_".contains($0) }),
-            let value = Double(text.replacingOccurrences(of: "_", with: ""))
+            text.allSatisfy({ "0123456789.eE+-".contains($0) }),
+            let value = Double(text)
         else { return nil }
         return value
     }
