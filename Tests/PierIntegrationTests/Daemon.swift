@@ -7,7 +7,7 @@ final class TestDaemon: @unchecked Sendable {
     let directory: String
     let socket: String
     let root: String
-    let process: Process
+    let pid: pid_t
 
     static var binaries: URL {
         // The test bundle sits beside the built executables (.build/debug/).
@@ -27,21 +27,27 @@ final class TestDaemon: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         socket = directory + "/pier.sock"
         root = directory + "/root"
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: TestDaemon.pierd)
-        process.arguments = ["--host", socket, "--data-root", root, "--log-level", "debug"]
-        let log = FileHandle(forWritingAtPath: "/dev/null")
-        FileManager.default.createFile(atPath: directory + "/pierd.log", contents: nil)
-        process.standardOutput = FileHandle(forWritingAtPath: directory + "/pierd.log") ?? log
-        process.standardError = process.standardOutput
-        try process.run()
+        pid = try TestDaemon.startDaemon(socket: socket, root: root, log: directory + "/pierd.log")
         try waitUntilReady()
+    }
+
+    static func startDaemon(socket: String, root: String, log: String) throws -> pid_t {
+        guard let pid = spawn(pierd, ["--host", socket, "--data-root", root, "--log-level", "debug"],
+                              environment: nil, stdin: "/dev/null", stdout: log, stderr: log) else {
+            throw TestFailure("cannot start \(pierd): \(String(cString: strerror(errno)))")
+        }
+        return pid
+    }
+
+    var isRunning: Bool {
+        var status: Int32 = 0
+        return waitpid(pid, &status, WNOHANG) == 0
     }
 
     func waitUntilReady() throws {
         for _ in 0..<400 {
             if FileManager.default.fileExists(atPath: socket), pier(["version"]).status == 0 { return }
-            guard process.isRunning else { throw TestFailure("pierd exited: \(log())") }
+            guard isRunning else { throw TestFailure("pierd exited: \(log())") }
             usleep(25_000)
         }
         throw TestFailure("pierd did not come up: \(log())")
@@ -53,8 +59,8 @@ final class TestDaemon: @unchecked Sendable {
 
     /// SIGKILL, as a crash would.
     func kill() {
-        Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        Foundation.kill(pid, SIGKILL)
+        _ = waitForExit(pid)
     }
 
     /// A new daemon on the same root, after `kill()`.
@@ -66,19 +72,14 @@ final class TestDaemon: @unchecked Sendable {
         directory = other.directory
         socket = other.socket
         root = other.root
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: TestDaemon.pierd)
-        process.arguments = ["--host", socket, "--data-root", root, "--log-level", "debug"]
-        process.standardOutput = FileHandle(forWritingAtPath: directory + "/pierd.log")
-        process.standardError = process.standardOutput
-        try process.run()
+        pid = try TestDaemon.startDaemon(socket: socket, root: root, log: directory + "/pierd.log")
         try waitUntilReady()
     }
 
     func stop() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
+        if isRunning {
+            Foundation.kill(pid, SIGTERM)
+            _ = waitForExit(pid)
         }
         try? FileManager.default.removeItem(atPath: directory)
     }
@@ -123,38 +124,59 @@ struct TestFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Runs a program to completion, capturing its output (through files, so large output cannot block).
+/// Runs a program to completion, capturing its output through files (large output cannot block).
+/// posix_spawn and a blocking waitpid, not Foundation's Process: its exit monitoring can stall
+/// when many short processes end at once on a loaded machine.
 func run(_ program: String, _ arguments: [String], environment: [String: String]? = nil,
          stdin: String? = nil, stdinFile: String? = nil) -> CommandResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: program)
-    process.arguments = arguments
-    if let environment { process.environment = environment }
     let base = NSTemporaryDirectory() + "pier-run-" + UUID().uuidString
-    FileManager.default.createFile(atPath: base + ".out", contents: nil)
-    FileManager.default.createFile(atPath: base + ".err", contents: nil)
     defer {
-        try? FileManager.default.removeItem(atPath: base + ".out")
-        try? FileManager.default.removeItem(atPath: base + ".err")
-        try? FileManager.default.removeItem(atPath: base + ".in")
+        for suffix in [".out", ".err", ".in"] { try? FileManager.default.removeItem(atPath: base + suffix) }
     }
-    process.standardOutput = FileHandle(forWritingAtPath: base + ".out")
-    process.standardError = FileHandle(forWritingAtPath: base + ".err")
-    if let stdinFile {
-        process.standardInput = FileHandle(forReadingAtPath: stdinFile)
-    } else if let stdin {
+    var input = stdinFile ?? "/dev/null"
+    if stdinFile == nil, let stdin {
         FileManager.default.createFile(atPath: base + ".in", contents: Data(stdin.utf8))
-        process.standardInput = FileHandle(forReadingAtPath: base + ".in")
-    } else {
-        process.standardInput = FileHandle.nullDevice
+        input = base + ".in"
     }
-    do { try process.run() } catch {
-        return CommandResult(status: 127, stdout: "", stderr: "cannot run \(program): \(error)")
+    guard let pid = spawn(program, arguments, environment: environment, stdin: input,
+                          stdout: base + ".out", stderr: base + ".err") else {
+        return CommandResult(status: 127, stdout: "", stderr: "cannot run \(program): \(String(cString: strerror(errno)))")
     }
-    process.waitUntilExit()
+    let status = waitForExit(pid)
     let out = (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? ""
     let err = (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""
-    return CommandResult(status: process.terminationStatus, stdout: out, stderr: err)
+    return CommandResult(status: status, stdout: out, stderr: err)
+}
+
+/// Starts a program with its standard streams on files; returns its pid.
+func spawn(_ program: String, _ arguments: [String], environment: [String: String]?, stdin: String,
+           stdout: String, stderr: String) -> pid_t? {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, stdin, O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+    posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+    let env = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
+    var cArguments = ([program] + arguments).map { strdup($0) } + [nil]
+    var cEnvironment = env.map { strdup($0) } + [nil]
+    defer {
+        cArguments.forEach { free($0) }
+        cEnvironment.forEach { free($0) }
+    }
+    var pid: pid_t = 0
+    guard posix_spawn(&pid, program, &actions, nil, &cArguments, &cEnvironment) == 0 else { return nil }
+    return pid
+}
+
+/// Waits for a child and returns its exit status (128+signal when killed), as a shell reports it.
+func waitForExit(_ pid: pid_t) -> Int32 {
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 {
+        if errno != EINTR { return -1 }
+    }
+    let signal = status & 0x7f
+    return signal == 0 ? (status >> 8) & 0xff : 128 + signal
 }
 
 /// A peer program the interop tests need; in CI a missing peer fails the test rather than skipping it.

@@ -222,13 +222,8 @@ import Testing
             try? FileManager.default.removeItem(atPath: rootfs)
             let before = storeState(daemon)
 
-            let loader = Process()
-            loader.executableURL = URL(fileURLWithPath: TestDaemon.pier)
-            loader.arguments = ["load", "-i", archive]
-            loader.environment = daemon.environment
-            loader.standardOutput = FileHandle.nullDevice
-            loader.standardError = FileHandle.nullDevice
-            try loader.run()
+            let loader = try #require(spawn(TestDaemon.pier, ["load", "-i", archive], environment: daemon.environment,
+                                            stdin: "/dev/null", stdout: "/dev/null", stderr: "/dev/null"))
             // Wait until the load is under way (the ingest directory fills), then kill the daemon.
             var started = false
             for _ in 0..<400 {
@@ -238,8 +233,7 @@ import Testing
             }
             #expect(started)
             daemon.kill()
-            loader.waitUntilExit()
-            #expect(loader.terminationStatus != 0)
+            #expect(waitForExit(loader) != 0)
 
             let restarted = try daemon.restart()
             defer { restarted.stop() }
