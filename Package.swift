@@ -64,7 +64,7 @@ let package = Package(
         ]),
         // The Engine API over HTTP/1.1 on a unix socket (SwiftNIO).
         .target(name: "PierServer", dependencies: [
-            "PierEngine", "PierAPI",
+            "PierEngine", "PierAPI", "PierRuntime",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -7,11 +7,13 @@ import PierStore
 /// The daemon's domain layer: one instance per root directory, shared by all API requests.
 ///
 ///     <root>/image/...      the image store (see ImageStore)
+///     <root>/containers/    one directory per container (see docs/runtime.md)
 ///     <root>/tmp/           scratch space for loads and imports, emptied at start
 ///     <root>/engine-id      a stable ID for `info`
 public final class Engine: Sendable {
     public let root: String
     public let images: ImageService
+    public let containers: ContainerService
     public let transfer: ImageTransfer
     public let system: SystemService
     public let bootstrapper: Bootstrapper
@@ -21,15 +23,18 @@ public final class Engine: Sendable {
         self.root = root
         self.logger = logger
         let store: ImageStore
+        let containerStore: ContainerStore
         do {
             store = try ImageStore(root: root + "/image")
+            containerStore = try ContainerStore(root: root + "/containers")
             try FileManager.default.createDirectory(atPath: root + "/tmp", withIntermediateDirectories: true)
         } catch let error as StoreError {
             throw EngineError.from(error)
         } catch {
             throw EngineError(.internalError, "cannot prepare \(root): \(error)")
         }
-        images = ImageService(store: store, usage: ImageUsage(), logger: logger)
+        images = ImageService(store: store, usage: ImageUsage(containers: { containerStore.users(of: $0) }), logger: logger)
+        containers = ContainerService(root: root, images: images, store: containerStore, logger: logger)
         transfer = ImageTransfer(images: images, scratch: root + "/tmp", logger: logger)
         system = SystemService(root: root, images: images)
         bootstrapper = Bootstrapper(transfer: transfer, scratch: root + "/tmp", logger: logger)
@@ -42,6 +47,7 @@ public final class Engine: Sendable {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: root + "/tmp")) ?? [] {
             try? FileManager.default.removeItem(atPath: root + "/tmp/" + name)
         }
+        containers.restore()
         let reclaimed = images.collectGarbage()
         if reclaimed > 0 { logger.info("recovered space left by interrupted work", metadata: ["bytes": "\(reclaimed)"]) }
     }

@@ -5,6 +5,7 @@ import PierStore
 /// The error type of the engine: a Docker-compatible HTTP status and a message a user can act on.
 public struct EngineError: Error, Sendable, CustomStringConvertible {
     public enum Code: Sendable {
+        case notModified       // 304 (start of a running container, stop of a stopped one)
         case invalidArgument   // 400
         case notFound          // 404
         case conflict          // 409
@@ -23,6 +24,7 @@ public struct EngineError: Error, Sendable, CustomStringConvertible {
 
     public var httpStatus: Int {
         switch code {
+        case .notModified: 304
         case .invalidArgument: 400
         case .notFound: 404
         case .conflict: 409

@@ -125,10 +125,46 @@ public struct ResponseWriter: Sendable {
     let outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
     let keepAlive: Bool
     let headWritten: HeadFlag
+    let channel: any Channel
 
     final class HeadFlag: @unchecked Sendable {
         // Touched only by the task serving this connection.
         var written = false
+        var hijacked = false
+    }
+
+    /// Whether the connection was taken over as a raw stream (attach, exec).
+    public var isHijacked: Bool { headWritten.hijacked }
+
+    /// Docker's connection hijack (`Upgrade: tcp`): answers `101 UPGRADED`, then the connection
+    /// carries raw bytes both ways. The HTTP decoder is swapped for a handler that passes what the
+    /// client sends on as body parts, so `body.next()` keeps delivering stdin.
+    public func hijack(_ body: RequestBody, contentType: String) async throws {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: contentType)
+        headers.add(name: "Connection", value: "Upgrade")
+        headers.add(name: "Upgrade", value: "tcp")
+        headers.add(name: "Api-Version", value: APIVersion.current)
+        // The request itself carries no body of interest: consume it up to its end first.
+        try await body.drain()
+        headWritten.written = true
+        headWritten.hijacked = true
+        // Swap the decoder out before answering: the client may send stdin the moment it reads the 101.
+        try await channel.eventLoop.submit {
+            let pipeline = channel.pipeline.syncOperations
+            if let decoder = try? pipeline.context(handlerType: ByteToMessageHandler<HTTPRequestDecoder>.self) {
+                pipeline.removeHandler(context: decoder, promise: nil)
+            }
+            if let handler = try? pipeline.context(handlerType: HTTPServerPipelineHandler.self) {
+                pipeline.removeHandler(context: handler, promise: nil)
+            }
+            if let handler = try? pipeline.context(handlerType: HTTPServerProtocolErrorHandler.self) {
+                pipeline.removeHandler(context: handler, promise: nil)
+            }
+            try pipeline.addHandler(RawStreamInbound(), position: .first)
+        }.get()
+        try await outbound.write(.head(HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: headers)))
+        body.finished = false
     }
 
     public var hasWrittenHead: Bool { headWritten.written }
@@ -186,5 +222,15 @@ public struct ResponseWriter: Sendable {
     /// Docker's error body with the given status.
     public func error(_ error: APIError) async throws {
         try await json(ErrorResponse(message: error.message), status: HTTPResponseStatus(statusCode: error.status))
+    }
+}
+
+/// After a hijack: what the client sends arrives as body parts of the (finished) request.
+final class RawStreamInbound: ChannelInboundHandler, RemovableChannelHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = HTTPServerRequestPart
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.fireChannelRead(wrapInboundOut(.body(unwrapInboundIn(data))))
     }
 }

@@ -6,6 +6,7 @@ extension Router {
         var router = Router()
         router.addSystemRoutes(engine)
         router.addImageRoutes(engine)
+        router.addContainerRoutes(engine)
         router.addPierRoutes(engine)
         return router
     }

@@ -22,11 +22,14 @@ public final class HTTPServer: Sendable {
     public func run(ready: @Sendable () -> Void = {}) async throws {
         let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
+            // attach and exec: a client closes its stdin with a half-close and keeps reading output.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             .bind(unixDomainSocketPath: socketPath, cleanupExistingSocketFile: true) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
-                        wrappingChannelSynchronously: channel)
+                        wrappingChannelSynchronously: channel,
+                        configuration: .init(isOutboundHalfClosureEnabled: true))
                 }
             }
         chmod(socketPath, 0o660)
@@ -48,8 +51,10 @@ public final class HTTPServer: Sendable {
                     guard case .head(let head) = part else { continue }
                     body.finished = false
                     let keepAlive = head.isKeepAlive
-                    let writer = ResponseWriter(outbound: outbound, keepAlive: keepAlive, headWritten: .init())
+                    let writer = ResponseWriter(outbound: outbound, keepAlive: keepAlive, headWritten: .init(),
+                                                channel: connection.channel)
                     await handle(head, body: body, writer: writer)
+                    if writer.isHijacked { break }
                     try await body.drain()
                     if !keepAlive { break }
                 }

@@ -1,0 +1,197 @@
+import Foundation
+import PierAPI
+import PierOCI
+import PierRuntime
+import PierStore
+import Synchronization
+
+/// Attach, logs and exec: the streams of a container.
+extension ContainerService {
+    // MARK: attach
+
+    /// A connection to the container's stdio. For a container not yet started, waits for
+    /// `start` (which in turn waits for such attachers, so no output is lost).
+    public func attach(_ reference: String) async throws(EngineError) -> (AttachConnection, ContainerRecord) {
+        let record = try resolve(reference)
+        let files = ShimFiles(directory: store.directory(record.id))
+        if record.state.status == .running || record.state.status == .paused {
+            do {
+                return (try AttachConnection.connect(files, timeout: .seconds(2)), record)
+            } catch {
+                throw EngineError(.internalError, "cannot attach to \(record.shortID): \(error.description)")
+            }
+        }
+        pendingAttach.withLock { $0[record.id, default: 0] += 1 }
+        defer { pendingAttach.withLock { $0[record.id, default: 1] -= 1 } }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            if let now = store.get(record.id), now.state.status == .exited, now.state.finishedAt > record.state.finishedAt {
+                throw EngineError(.conflict, "container \(record.shortID) exited before it could be attached")
+            }
+            if FileManager.default.fileExists(atPath: files.directory + "/" + files.attachSocketName),
+               let connection = try? AttachConnection.connect(files, timeout: .milliseconds(100)) {
+                return (connection, record)
+            }
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+        throw EngineError(.internalError, "container \(record.shortID) was not started within a minute of attaching")
+    }
+
+    /// Called by `start` between `ready` and `start`: gives attachers waiting for this container
+    /// up to two seconds to connect.
+    func waitForPendingAttach(_ id: String) {
+        let deadline = Date().addingTimeInterval(2)
+        while pendingAttach.withLock({ $0[id] ?? 0 }) > 0, Date() < deadline {
+            usleep(1_000)
+        }
+    }
+
+    /// Whether the container's stdio is a terminal (raw stream) or multiplexed (stdcopy frames).
+    public func usesTerminal(_ record: ContainerRecord) -> Bool { record.config.Tty ?? false }
+
+    // MARK: resize
+
+    public func resize(_ reference: String, rows: Int, columns: Int) throws(EngineError) {
+        let record = try resolve(reference)
+        guard record.state.status == .running else {
+            throw EngineError(.conflict, "Container \(record.shortID) is not running")
+        }
+        try send(record.id, .resize(rows: UInt16(clamping: rows), columns: UInt16(clamping: columns)))
+    }
+
+    // MARK: logs
+
+    public func logs(_ reference: String, options: LogReadOptions) throws(EngineError)
+        -> (AsyncThrowingStream<[UInt8], any Error>, ContainerRecord) {
+        let record = try resolve(reference)
+        let log = JSONFileLog(directory: store.directory(record.id), id: record.id)
+        let id = record.id
+        let stream = log.stream(options, shouldStop: { [store] in
+            guard let now = store.get(id) else { return true }
+            return now.state.status != .running && now.state.status != .restarting && now.state.status != .paused
+        })
+        return (stream, record)
+    }
+
+    // MARK: list and inspect
+
+    public func list(all: Bool, limit: Int?, filters: [String: [String]]) throws(EngineError) -> [ContainerSummary] {
+        var records = store.all().sorted { $0.created > $1.created }
+        if !all && limit == nil { records = records.filter { $0.state.status == .running || $0.state.status == .paused || $0.state.status == .restarting } }
+        for (key, values) in filters {
+            switch key {
+            case "status": records = records.filter { values.contains($0.state.status.rawValue) }
+            case "name": records = records.filter { record in values.contains { record.name.contains($0) } }
+            case "id": records = records.filter { record in values.contains { record.id.hasPrefix($0) } }
+            case "label":
+                records = records.filter { record in
+                    values.allSatisfy { item in
+                        let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+                        guard let value = record.config.Labels?[parts[0]] else { return false }
+                        return parts.count == 1 || value == parts[1]
+                    }
+                }
+            case "exited":
+                records = records.filter { record in record.state.status == .exited && values.contains(String(record.state.exitCode)) }
+            case "ancestor":
+                records = records.filter { record in
+                    values.contains { record.imageName == $0 || (try? images.resolve($0))?.id == record.imageID }
+                }
+            default:
+                throw EngineError(.invalidArgument, "invalid filter '\(key)'")
+            }
+        }
+        if let limit, limit > 0 { records = Array(records.prefix(limit)) }
+        return records.map(summary)
+    }
+
+    func summary(_ record: ContainerRecord) -> ContainerSummary {
+        let command = ([record.path] + record.args).map { $0.contains(" ") ? "\"\($0)\"" : $0 }.joined(separator: " ")
+        return ContainerSummary(
+            Id: record.id, Names: ["/" + record.name], Image: record.imageName, ImageID: record.imageID.description,
+            Command: command, Created: Timestamp.parse(record.created) ?? 0, Labels: record.config.Labels ?? [:],
+            State: record.state.status.rawValue, Status: ContainerService.statusText(record),
+            NetworkMode: record.hostConfig.NetworkMode ?? "default", Mounts: mountPoints(record))
+    }
+
+    /// Docker's STATUS column: `Up 3 minutes`, `Exited (0) 2 seconds ago`, `Created`.
+    static func statusText(_ record: ContainerRecord) -> String {
+        let now = Date().timeIntervalSince1970
+        switch record.state.status {
+        case .created: return "Created"
+        case .running:
+            return "Up " + humanDuration(now - Double(Timestamp.parse(record.state.startedAt) ?? Int64(now)))
+        case .paused:
+            return "Up " + humanDuration(now - Double(Timestamp.parse(record.state.startedAt) ?? Int64(now))) + " (Paused)"
+        case .restarting:
+            return "Restarting (\(record.state.exitCode)) " + humanDuration(now - Double(Timestamp.parse(record.state.finishedAt) ?? Int64(now))) + " ago"
+        case .exited, .dead:
+            return "Exited (\(record.state.exitCode)) "
+                + humanDuration(now - Double(Timestamp.parse(record.state.finishedAt) ?? Int64(now))) + " ago"
+        }
+    }
+
+    /// go-units HumanDuration.
+    static func humanDuration(_ seconds: Double) -> String {
+        let s = Int(seconds)
+        if s < 1 { return "Less than a second" }
+        if s == 1 { return "1 second" }
+        if s < 60 { return "\(s) seconds" }
+        let minutes = s / 60
+        if minutes == 1 { return "About a minute" }
+        if minutes < 60 { return "\(minutes) minutes" }
+        let hours = Int((seconds / 3600).rounded())
+        if hours == 1 { return "About an hour" }
+        if hours < 48 { return "\(hours) hours" }
+        if hours < 24 * 7 * 2 { return "\(hours / 24) days" }
+        if hours < 24 * 30 * 2 { return "\(hours / 24 / 7) weeks" }
+        if hours < 24 * 365 * 2 { return "\(hours / 24 / 30) months" }
+        return "\(hours / 24 / 365) years"
+    }
+
+    func mountPoints(_ record: ContainerRecord) -> [MountPoint] {
+        var points: [MountPoint] = []
+        for bind in record.hostConfig.Binds ?? [] {
+            let parts = bind.split(separator: ":").map(String.init)
+            guard parts.count >= 2 else { continue }
+            let mode = parts.count > 2 ? parts[2] : ""
+            points.append(MountPoint(Type: "bind", Source: parts[0], Destination: parts[1], Mode: mode,
+                                     RW: !mode.split(separator: ",").contains("ro")))
+        }
+        for mount in record.hostConfig.Mounts ?? [] {
+            points.append(MountPoint(Type: mount.Type ?? "volume", Source: mount.Source ?? "", Destination: mount.Target ?? "",
+                                     Mode: "", RW: !(mount.ReadOnly ?? false)))
+        }
+        return points
+    }
+
+    public func inspect(_ reference: String) throws(EngineError) -> ContainerInspect {
+        let record = try resolve(reference)
+        let directory = store.directory(record.id)
+        let state = ContainerState(
+            Status: record.state.status.rawValue, Running: record.state.status == .running || record.state.status == .paused,
+            Paused: record.state.status == .paused, Restarting: record.state.status == .restarting,
+            OOMKilled: record.state.oomKilled, Dead: record.state.status == .dead, Pid: Int(record.state.pid),
+            ExitCode: Int(record.state.exitCode), Error: record.state.error, StartedAt: record.state.startedAt,
+            FinishedAt: record.state.finishedAt)
+        var lower = ""
+        if let image = images.store.index.image(id: record.imageID),
+           let dirs = try? images.store.lowerDirectories(of: image) {
+            lower = dirs.joined(separator: ":")
+        }
+        var config = record.config
+        config.Image = record.imageName
+        return ContainerInspect(
+            Id: record.id, Created: record.created, Path: record.path, Args: record.args, State: state,
+            Image: record.imageID.description, ResolvConfPath: directory + "/resolv.conf",
+            HostnamePath: directory + "/hostname", HostsPath: directory + "/hosts",
+            LogPath: directory + "/\(record.id)-json.log", Name: "/" + record.name, RestartCount: record.restartCount,
+            HostConfig: record.hostConfig,
+            GraphDriver: GraphDriverData(Name: "overlay2", Data: [
+                "LowerDir": lower, "UpperDir": directory + "/upper", "WorkDir": directory + "/work",
+                "MergedDir": directory + "/bundle/rootfs",
+            ]),
+            Mounts: mountPoints(record), Config: config,
+            NetworkSettings: NetworkSettings(Networks: [:]))
+    }
+}

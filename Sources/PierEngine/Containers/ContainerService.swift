@@ -1,0 +1,237 @@
+import Foundation
+import Logging
+import PierAPI
+import PierOCI
+import PierRuntime
+import PierStore
+import Synchronization
+
+/// Containers as Docker users see them: create, start, stop, kill, remove, wait, list, inspect,
+/// logs, attach and exec. Processes run under `pier-shim` (see docs/runtime.md), which outlives
+/// pierd; this service watches each shim's control socket and records how containers end.
+public final class ContainerService: Sendable {
+    let store: ContainerStore
+    let images: ImageService
+    let logger: Logger
+    let launcher: ShimLauncher
+    let initBinary: String
+    let hierarchy: CgroupHierarchy?
+    let host: HostEnvironment
+    /// Live shim connections of running containers.
+    let controls = Mutex<[String: ShimControl]>([:])
+    /// Callers waiting for a container to stop running.
+    let exitWaiters = Mutex<[String: [CheckedContinuation<ContainerRecord, Never>]]>([:])
+    /// Attach requests that arrived before `start`: the process waits for them to connect.
+    let pendingAttach = Mutex<[String: Int]>([:])
+    /// Exec instances, kept in memory as Docker does.
+    let execs = Mutex<[String: ExecRecord]>([:])
+
+    init(root: String, images: ImageService, store: ContainerStore, logger: Logger) {
+        self.store = store
+        self.images = images
+        self.logger = logger
+        let binaries = URL(fileURLWithPath: CommandLine.executablePath).deletingLastPathComponent().path
+        launcher = ShimLauncher(executable: binaries + "/pier-shim")
+        initBinary = binaries + "/pier-init"
+        hierarchy = try? CgroupHierarchy.detect()
+        host = hierarchy.map { HostEnvironment.current(cgroups: $0) } ?? HostEnvironment(cgroupMode: .v1)
+    }
+
+    // MARK: lookup
+
+    public func resolve(_ reference: String) throws(EngineError) -> ContainerRecord {
+        guard let record = store.find(reference) else {
+            throw EngineError(.notFound, "No such container: \(reference)")
+        }
+        return record
+    }
+
+    // MARK: create
+
+    public func create(_ request: ContainerCreateRequest, name requestedName: String?) throws(EngineError) -> ContainerCreateResponse {
+        guard let imageName = request.Image, !imageName.isEmpty else {
+            throw EngineError(.invalidArgument, "config.Image is required: name the image to run")
+        }
+        let image: ImageRecord
+        do { image = try images.resolve(imageName) } catch {
+            if error.code == .notFound {
+                throw EngineError(.notFound, "No such image: \(imageName)")
+            }
+            throw error
+        }
+        let imageConfig: ImageConfig
+        do { imageConfig = try images.store.config(of: image) } catch { throw EngineError.from(error) }
+        var name = requestedName.map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 } ?? ""
+        if !name.isEmpty {
+            guard ContainerService.isValidName(name) else {
+                throw EngineError(.invalidArgument,
+                                  "Invalid container name (\(name)), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+            }
+            if let existing = store.nameInUse(name) {
+                throw EngineError(.conflict, "Conflict. The container name \"/\(name)\" is already in use by container "
+                                  + "\"\(existing.id)\". You have to remove (or rename) that container to be able to reuse that name.")
+            }
+        } else {
+            repeat { name = ContainerNames.random() } while store.nameInUse(name) != nil
+        }
+        let hostConfig = request.HostConfig ?? HostConfig()
+        try validate(hostConfig)
+        let id = ContainerService.newID()
+        let merged = ContainerService.merge(request, imageConfig: imageConfig.config ?? ContainerConfig(), id: id)
+        let command = (merged.Entrypoint ?? []) + (merged.Cmd ?? [])
+        guard !command.isEmpty else {
+            throw EngineError(.invalidArgument, "no command specified: the image has no CMD or ENTRYPOINT; give a command")
+        }
+        let directory = store.directory(id)
+        do {
+            for sub in ["bundle/rootfs", "upper", "work"] {
+                try FileManager.default.createDirectory(atPath: "\(directory)/\(sub)", withIntermediateDirectories: true)
+            }
+            try ContainerFiles.write(directory: directory, hostname: merged.Hostname ?? String(id.prefix(12)),
+                                     domainname: merged.Domainname, extraHosts: hostConfig.ExtraHosts ?? [],
+                                     dns: hostConfig.Dns ?? [], dnsSearch: hostConfig.DnsSearch ?? [])
+            let record = ContainerRecord(
+                id: id, name: name, created: Timestamp.now(), imageName: imageName, imageID: image.id,
+                config: merged, hostConfig: hostConfig, path: command[0], args: Array(command.dropFirst()))
+            try store.save(record)
+        } catch {
+            store.remove(id)
+            throw ContainerService.engineError(error)
+        }
+        logger.info("created container", metadata: ["id": "\(id.prefix(12))", "name": "\(name)"])
+        return ContainerCreateResponse(Id: id, Warnings: [])
+    }
+
+    func validate(_ hostConfig: HostConfig) throws(EngineError) {
+        if let cpus = hostConfig.NanoCpus, cpus < 0 {
+            throw EngineError(.invalidArgument, "invalid CPU value: range of CPUs is from 0.01 to \(host.cpuCount).00, as there are only \(host.cpuCount) CPUs available")
+        }
+        if let cpus = hostConfig.NanoCpus, cpus > Int64(host.cpuCount) * 1_000_000_000 {
+            throw EngineError(.invalidArgument, "Range of CPUs is from 0.01 to \(host.cpuCount).00, as there are only \(host.cpuCount) CPUs available")
+        }
+        if let memory = hostConfig.Memory, memory != 0, memory < 6 * 1024 * 1024 {
+            throw EngineError(.invalidArgument, "Minimum memory limit allowed is 6MB")
+        }
+        if let policy = hostConfig.RestartPolicy?.Name, !["", "no", "always", "unless-stopped", "on-failure"].contains(policy) {
+            throw EngineError(.invalidArgument, "invalid restart policy '\(policy)'")
+        }
+        if hostConfig.AutoRemove == true, let policy = hostConfig.RestartPolicy?.Name, !["", "no"].contains(policy) {
+            throw EngineError(.invalidArgument, "conflicting options: cannot specify both --restart and --rm")
+        }
+    }
+
+    /// The image's config with the request's overrides, as Docker stores `Config`.
+    static func merge(_ request: ContainerCreateRequest, imageConfig: ContainerConfig, id: String) -> ContainerCreateRequest {
+        var merged = request
+        var env = imageConfig.Env ?? []
+        for item in request.Env ?? [] {
+            let key = item.split(separator: "=", maxSplits: 1).first.map(String.init) ?? item
+            env.removeAll { $0 == key || $0.hasPrefix(key + "=") }
+            env.append(item)
+        }
+        if !env.contains(where: { $0.hasPrefix("PATH=") }) {
+            env.insert("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", at: 0)
+        }
+        merged.Env = env
+        if request.Entrypoint != nil {
+            merged.Entrypoint = request.Entrypoint?.isEmpty == true ? nil : request.Entrypoint
+            merged.Cmd = request.Cmd
+        } else {
+            merged.Entrypoint = imageConfig.Entrypoint
+            merged.Cmd = (request.Cmd?.isEmpty == false) ? request.Cmd : imageConfig.Cmd
+        }
+        merged.WorkingDir = (request.WorkingDir?.isEmpty == false) ? request.WorkingDir : imageConfig.WorkingDir
+        merged.User = (request.User?.isEmpty == false) ? request.User : imageConfig.User
+        merged.StopSignal = request.StopSignal ?? imageConfig.StopSignal
+        merged.Hostname = (request.Hostname?.isEmpty == false) ? request.Hostname : String(id.prefix(12))
+        merged.Healthcheck = request.Healthcheck ?? imageConfig.Healthcheck
+        var labels = imageConfig.Labels ?? [:]
+        for (key, value) in request.Labels ?? [:] { labels[key] = value }
+        merged.Labels = labels
+        var ports = imageConfig.ExposedPorts ?? [:]
+        for (key, value) in request.ExposedPorts ?? [:] { ports[key] = value }
+        merged.ExposedPorts = ports.isEmpty ? nil : ports
+        var volumes = imageConfig.Volumes ?? [:]
+        for (key, value) in request.Volumes ?? [:] { volumes[key] = value }
+        merged.Volumes = volumes.isEmpty ? nil : volumes
+        merged.OnBuild = nil
+        merged.HostConfig = nil
+        return merged
+    }
+
+    static func isValidName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, first.properties.isAlphabetic || ("0"..."9").contains(first),
+              first.isASCII else { return false }
+        return name.unicodeScalars.allSatisfy {
+            $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_.-".unicodeScalars.contains($0))
+        }
+    }
+
+    static func newID() -> String {
+        var bytes = [UInt8](repeating: 0, count: 32)
+        for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
+        return Digest(sha256Bytes: bytes).encoded
+    }
+
+    static func engineError(_ error: any Error) -> EngineError {
+        switch error {
+        case let error as EngineError: return error
+        case let error as RuntimeError:
+            switch error.code {
+            case .invalidArgument: return EngineError(.invalidArgument, error.message)
+            case .notFound: return EngineError(.invalidArgument, error.message)
+            default: return EngineError(.internalError, error.description)
+            }
+        case let error as StoreError: return EngineError.from(error)
+        default: return EngineError(.internalError, "\(error)")
+        }
+    }
+}
+
+/// Docker-style names for containers created without `--name`.
+enum ContainerNames {
+    static let adjectives = ["admiring", "brave", "clever", "dazzling", "eager", "focused", "gifted", "happy",
+                             "jolly", "keen", "loving", "modest", "nifty", "optimistic", "peaceful", "quirky",
+                             "relaxed", "serene", "trusting", "upbeat", "vibrant", "wizardly", "youthful", "zealous"]
+    static let names = ["babbage", "curie", "darwin", "einstein", "feynman", "galileo", "hopper", "johnson",
+                        "kepler", "lovelace", "meitner", "newton", "noether", "pascal", "ritchie", "shannon",
+                        "thompson", "turing", "wozniak", "yonath", "lamarr", "goldberg", "hamilton", "knuth"]
+
+    static func random() -> String {
+        "\(adjectives.randomElement() ?? "brave")_\(names.randomElement() ?? "turing")"
+    }
+}
+
+/// `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf` of a container (bind-mounted by the runtime).
+enum ContainerFiles {
+    static func write(directory: String, hostname: String, domainname: String?, extraHosts: [String],
+                      dns: [String], dnsSearch: [String]) throws {
+        try (hostname + "\n").write(toFile: directory + "/hostname", atomically: true, encoding: .utf8)
+        var hosts = """
+        127.0.0.1\tlocalhost
+        ::1\tlocalhost ip6-localhost ip6-loopback
+        fe00::0\tip6-localnet
+        ff00::0\tip6-mcastprefix
+        ff02::1\tip6-allnodes
+        ff02::2\tip6-allrouters
+
+        """
+        for entry in extraHosts {
+            let parts = entry.split(separator: ":", maxSplits: 1)
+            if parts.count == 2 { hosts += "\(parts[1])\t\(parts[0])\n" }
+        }
+        try hosts.write(toFile: directory + "/hosts", atomically: true, encoding: .utf8)
+        var resolv = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
+        if !dns.isEmpty || !dnsSearch.isEmpty {
+            resolv = dns.map { "nameserver \($0)\n" }.joined() + (dnsSearch.isEmpty ? "" : "search \(dnsSearch.joined(separator: " "))\n")
+        }
+        try resolv.write(toFile: directory + "/resolv.conf", atomically: true, encoding: .utf8)
+    }
+}
+
+extension CommandLine {
+    /// The real path of the running executable.
+    static var executablePath: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? arguments[0]
+    }
+}

@@ -1,1 +1,0 @@
-// PierRuntime: the Swift side of the container runtime (in progress; see docs/runtime.md).
