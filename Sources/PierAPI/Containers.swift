@@ -120,6 +120,10 @@ public struct MountSpec: Codable, Sendable, Hashable {
     public struct TmpfsOptions: Codable, Sendable, Hashable {
         public var SizeBytes: Int64?
         public var Mode: UInt32?
+        public init(SizeBytes: Int64?, Mode: UInt32?) {
+            self.SizeBytes = SizeBytes
+            self.Mode = Mode
+        }
     }
     public init(Target: String?, Source: String?, Type: String?, ReadOnly: Bool?) {
         self.Target = Target

@@ -3,7 +3,8 @@ import Foundation
 /// Shared output paths of list commands: `--format` (Go template, `table …`, `json`) or docker's default table.
 enum Listing {
     /// Prints rows (JSON objects with docker's field names) with a user's `--format`, or the default table.
-    static func print(rows: [JSONValue], format: String?, defaultTable: String, quietField: String? = nil) throws {
+    static func print(rows: [JSONValue], format: String?, defaultTable: String,
+                      titles: [String: String] = columnTitles) throws {
         var text = format ?? defaultTable
         if text == "json" { text = "{{json .}}" }
         text = GoTemplate.expandEscapes(text)
@@ -11,7 +12,7 @@ enum Listing {
             let body = String(text.dropFirst(5)).trimmingCharacters(in: .whitespaces)
             let template = try compile(body)
             var table = TableWriter()
-            table.addLine(template.renderHeader(.object(columnTitles.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
+            table.addLine(template.renderHeader(.object(titles.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
             for row in rows { table.addLine(try template.render(row)) }
             Swift.print(table.render(), terminator: "")
         } else {

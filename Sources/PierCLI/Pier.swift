@@ -10,6 +10,8 @@ public struct Pier: ParsableCommand {
         subcommands: [
             ImageGroup.self, SystemGroup.self,
             Images.self, Tag.self, Rmi.self, Inspect.self, History.self, Import.self, Save.self, Load.self,
+            ContainerGroup.self, Run.self, Create.self, Start.self, Stop.self, Restart.self, Kill.self, Rm.self, Wait.self,
+            Ps.self, Logs.self, Exec.self,
             Bootstrap.self, Version.self, Info.self,
         ])
 
@@ -21,6 +23,8 @@ public struct Pier: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
             Foundation.exit(0)
+        } catch let error as ExitCode {
+            Foundation.exit(error.rawValue)
         } catch let error as CLIError {
             FileHandle.standardError.write(Data((error.message + "\n").utf8))
             Foundation.exit(error.exitCode)
@@ -44,7 +48,7 @@ enum PierVersionText {
 struct ImageGroup: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "image", abstract: "Manage images",
-        subcommands: [Images.self, Tag.self, Rmi.self, ImageInspect.self, History.self, ImagePrune.self,
+        subcommands: [ImageLs.self, Tag.self, ImageRm.self, ImageInspect.self, History.self, ImagePrune.self,
                       Import.self, Save.self, Load.self])
 }
 

@@ -5,8 +5,19 @@ import PierClient
 
 /// `pier images` / `pier image ls`
 struct Images: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "images", abstract: "List images",
-                                                    aliases: ["ls", "list"])
+    static let configuration = CommandConfiguration(commandName: "images", abstract: "List images")
+    @OptionGroup var arguments: ImagesArguments
+    func run() throws { try arguments.run() }
+}
+
+/// `pier image ls`
+struct ImageLs: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ls", abstract: "List images", aliases: ["list"])
+    @OptionGroup var arguments: ImagesArguments
+    func run() throws { try arguments.run() }
+}
+
+struct ImagesArguments: ParsableArguments {
     @OptionGroup var daemon: DaemonOptions
     @Flag(name: .shortAndLong, help: "Show all images (default hides intermediate images)") var all = false
     @Flag(name: .shortAndLong, help: "Only show image IDs") var quiet = false
@@ -92,8 +103,22 @@ struct Tag: ParsableCommand {
 
 /// `pier rmi IMAGE...` / `pier image rm`
 struct Rmi: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "rmi", abstract: "Remove one or more images",
-                                                    aliases: ["rm", "remove"])
+    static let configuration = CommandConfiguration(commandName: "rmi", abstract: "Remove one or more images")
+    @OptionGroup var arguments: RmiArguments
+    func validate() throws { try arguments.validate() }
+    func run() throws { try arguments.run() }
+}
+
+/// `pier image rm`
+struct ImageRm: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove one or more images",
+                                                    aliases: ["remove", "rmi"])
+    @OptionGroup var arguments: RmiArguments
+    func validate() throws { try arguments.validate() }
+    func run() throws { try arguments.run() }
+}
+
+struct RmiArguments: ParsableArguments {
     @OptionGroup var daemon: DaemonOptions
     @Flag(name: .shortAndLong, help: "Force removal of the image") var force = false
     @Flag(name: .customLong("no-prune"), help: "Do not delete untagged parents") var noPrune = false
@@ -171,10 +196,17 @@ struct Inspect: ParsableCommand {
     @Argument(help: "NAME|ID") var names: [String]
 
     func run() throws {
-        if let type, type != "image" {
+        if let type, type != "image", type != "container" {
             throw CLIError("\"\(type)\" is not a valid value for --type", exitCode: 1)
         }
-        try ImageInspect.inspect(try call { try daemon.client() }, names: names, format: format)
+        let client = try call { try daemon.client() }
+        // Like docker: a name that is a container is a container, else an image.
+        if type == "container" || (type == nil && names.allSatisfy { name in
+            (try? client.send("GET", "/containers/\(name)/json").status) == 200 }) {
+            try ContainerInspectCommand.inspect(client, names: names, format: format)
+        } else {
+            try ImageInspect.inspect(client, names: names, format: format)
+        }
     }
 }
 

@@ -28,24 +28,26 @@ extension ContainerService {
             ?? { throw EngineError(.notFound, "No such image: \(record.imageName)") }()
         let lowerDirs = try images.store.lowerDirectories(of: image)
         var cgroup: CgroupManager?
-        if let hierarchy {
-            let manager = try CgroupManager(hierarchy: hierarchy, id: record.id, logger: logger)
-            try manager.create()
-            cgroup = manager
-        }
-        let spec = try containerSpec(record, lowerDirs: lowerDirs, cgroup: cgroup)
-        let built = try SpecBuilder(host: host).build(spec)
-        if let cgroup, let resources = built.spec.linux?.resources { try cgroup.apply(resources) }
-        try built.write(toBundle: directory + "/bundle")
         let files = ShimFiles(directory: directory)
-        let logOptions = record.hostConfig.LogConfig?.Config ?? [:]
         let shim: ShimProcess
         do {
+            if let hierarchy {
+                let manager = try CgroupManager(hierarchy: hierarchy, id: record.id, logger: logger)
+                try manager.create()
+                cgroup = manager
+            }
+            let spec = try containerSpec(record, lowerDirs: lowerDirs, cgroup: cgroup)
+            let built = try SpecBuilder(host: host).build(spec)
+            if let cgroup, let resources = built.spec.linux?.resources { try cgroup.apply(resources) }
+            try built.write(toBundle: directory + "/bundle")
+            let logOptions = record.hostConfig.LogConfig?.Config ?? [:]
             shim = try launcher.run(id: record.id, files: files,
                                     logMaxSize: logOptions["max-size"].flatMap(ContainerService.parseSize),
                                     logMaxFiles: logOptions["max-file"].flatMap { Int($0) })
         } catch {
+            // Nothing of a container that could not start stays behind; `--rm` removes the container too.
             try? cgroup?.remove()
+            if record.hostConfig.AutoRemove == true { store.remove(record.id) }
             throw error
         }
         let control: ShimControl
@@ -84,6 +86,7 @@ extension ContainerService {
             try store.save(record)
             try? cgroup?.remove()
             notifyExit(record)
+            if record.hostConfig.AutoRemove == true { store.remove(record.id) }
             throw EngineError(code == 125 ? .internalError : .invalidArgument,
                               "failed to create task for container: failed to create shim task: OCI runtime create failed: "
                               + "unable to start container process: \(message): unknown")

@@ -1,0 +1,420 @@
+import ArgumentParser
+import Foundation
+import PierAPI
+import PierClient
+
+/// `pier run IMAGE [COMMAND] [ARG...]`
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "run",
+                                                    abstract: "Create and run a new container from an image")
+    @OptionGroup var daemon: DaemonOptions
+    @Flag(name: .shortAndLong, help: "Run container in background and print container ID") var detach = false
+    @Flag(help: "Automatically remove the container when it exits") var rm = false
+    @OptionGroup var options: ContainerOptions
+    @Argument(help: "IMAGE") var image: String
+    @Argument(parsing: .captureForPassthrough, help: "COMMAND and ARG...") var command: [String] = []
+
+    func run() throws {
+        let client = try call { try daemon.client() }
+        let request = try options.request(image: image, command: command, autoRemove: rm, attach: !detach)
+        let id = try Create.create(client, request: request, name: options.name, image: image)
+        if detach {
+            try runCall { try client.call("POST", "/containers/\(id)/start") }
+            print(id)
+            return
+        }
+        let stream = try runCall {
+            try client.hijack("POST", "/containers/\(id)/attach",
+                              query: [("stream", "1"), ("stdin", options.interactive ? "1" : "0"), ("stdout", "1"), ("stderr", "1")])
+        }
+        // Wait for the exit from before the start, so a fast exit is never missed.
+        let waiter = WaitResult()
+        let waitThread = Thread {
+            waiter.code = (try? client.json(ContainerWaitResponse.self, "POST", "/containers/\(id)/wait",
+                                            query: [("condition", "next-exit")]).StatusCode).map { Int32($0) } ?? 125
+            waiter.done.signal()
+        }
+        waitThread.start()
+        do {
+            try client.call("POST", "/containers/\(id)/start")
+        } catch let error as ClientError {
+            throw Run.startError(error)
+        }
+        StreamIO.pump(stream, tty: options.tty, forwardStdin: options.interactive)
+        waiter.done.wait()
+        throw ExitCode(waiter.code)
+    }
+
+    /// docker maps a start failure to 126 (cannot execute) or 127 (not found), else 125.
+    static func startError(_ error: ClientError) -> CLIError {
+        let message = "pier: " + CLIError.daemon(error).message
+        if error.message.contains("executable file not found") || error.message.contains("no such file or directory") {
+            return CLIError(message, exitCode: 127)
+        }
+        if error.message.contains("permission denied") { return CLIError(message, exitCode: 126) }
+        return CLIError(message, exitCode: 125)
+    }
+}
+
+final class WaitResult: @unchecked Sendable {
+    // Written by the wait thread before it signals; read after the wait.
+    var code: Int32 = 0
+    let done = DispatchSemaphore(value: 0)
+}
+
+/// Runs a client call in `run`/`create`: daemon errors exit 125, as docker's do.
+func runCall<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let error as ClientError {
+        throw CLIError("pier: " + CLIError.daemon(error).message + "\nSee 'pier run --help'.", exitCode: 125)
+    }
+}
+
+/// `pier create IMAGE [COMMAND] [ARG...]`
+struct Create: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a new container")
+    @OptionGroup var daemon: DaemonOptions
+    @OptionGroup var options: ContainerOptions
+    @Argument(help: "IMAGE") var image: String
+    @Argument(parsing: .captureForPassthrough, help: "COMMAND and ARG...") var command: [String] = []
+
+    func run() throws {
+        let client = try call { try daemon.client() }
+        let request = try options.request(image: image, command: command, autoRemove: false, attach: false)
+        print(try Create.create(client, request: request, name: options.name, image: image))
+    }
+
+    static func create(_ client: EngineClient, request: ContainerCreateRequest, name: String?, image: String) throws -> String {
+        var query: [(String, String)] = []
+        if let name { query.append(("name", name)) }
+        do {
+            return try client.json(ContainerCreateResponse.self, "POST", "/containers/create", query: query,
+                                   body: EngineClient.jsonBody(request)).Id
+        } catch let error as ClientError where error.status == 404 && error.message.hasPrefix("No such image") {
+            var message = "Unable to find image '\(image)' locally\n"
+            let base = image.split(separator: ":").first.map(String.init) ?? image
+            if ["busybox", "debian", "python"].contains(base) {
+                message += "pier: make it from this machine's packages first: pier bootstrap \(image)"
+            } else {
+                message += "pier: Error response from daemon: \(error.message)"
+            }
+            throw CLIError(message + "\nSee 'pier run --help'.", exitCode: 125)
+        } catch let error as ClientError {
+            throw CLIError("pier: " + CLIError.daemon(error).message + "\nSee 'pier run --help'.", exitCode: 125)
+        }
+    }
+}
+
+/// Commands that act on several containers and print each name as they succeed (`stop`, `rm`, …).
+protocol EachContainerCommand {
+    var containers: [String] { get }
+}
+
+extension EachContainerCommand {
+    func forEach(_ action: (String) throws -> Void) throws {
+        var failures: [String] = []
+        for container in containers {
+            do {
+                try action(container)
+                print(container)
+            } catch let error as ClientError {
+                failures.append(CLIError.daemon(error).message)
+            }
+        }
+        if !failures.isEmpty { throw CLIError(failures.joined(separator: "\n")) }
+    }
+}
+
+/// `pier start CONTAINER...`
+struct Start: ParsableCommand, EachContainerCommand {
+    static let configuration = CommandConfiguration(commandName: "start", abstract: "Start one or more stopped containers")
+    @OptionGroup var daemon: DaemonOptions
+    @Flag(name: .shortAndLong, help: "Attach STDOUT/STDERR and forward signals") var attach = false
+    @Flag(name: .shortAndLong, help: "Attach container's STDIN") var interactive = false
+    @Argument(help: "CONTAINER") var containers: [String]
+
+    func run() throws {
+        let client = try call { try daemon.client() }
+        guard attach || interactive, let id = containers.first else {
+            try forEach { try client.call("POST", "/containers/\($0)/start") }
+            return
+        }
+        let info = try call { try client.json(ContainerInspect.self, "GET", "/containers/\(id)/json") }
+        let stream = try call {
+            try client.hijack("POST", "/containers/\(id)/attach",
+                              query: [("stream", "1"), ("stdin", interactive ? "1" : "0"), ("stdout", "1"), ("stderr", "1")])
+        }
+        try call { try client.call("POST", "/containers/\(id)/start") }
+        StreamIO.pump(stream, tty: info.Config.Tty ?? false, forwardStdin: interactive)
+        let result = try call { try client.json(ContainerWaitResponse.self, "POST", "/containers/\(id)/wait") }
+        throw ExitCode(Int32(result.StatusCode))
+    }
+}
+
+/// `pier stop [-t N] CONTAINER...`
+struct Stop: ParsableCommand, EachContainerCommand {
+    static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop one or more running containers")
+    @OptionGroup var daemon: DaemonOptions
+    @Option(name: [.customShort("t"), .customLong("time")], help: "Seconds to wait before killing the container") var time: Int?
+    @Argument(help: "CONTAINER") var containers: [String]
+
+    func run() throws {
+        let client = try call { try daemon.client() }
+        try forEach { try client.call("POST", "/containers/\($0)/stop", query: time.map { [("t", String($0))] } ?? []) }
+    }
+}
+
+/// `pier restart [-t N] CONTAINER...`
+struct Restart: ParsableCommand, EachContainerCommand {
+    static let configuration = CommandConfiguration(commandName: "restart", abstract: "Restart one or more containers")
+    @OptionGroup var daemon: DaemonOptions
+    @Option(name: [.customShort("t"), .customLong("time")], help: "Seconds to wait before killing the container") var time: Int?
+    @Argument(help: "CONTAINER") var containers: [String]
+
+    func run() throws {
+        let client = try call { try daemon.client() }
+        try forEach { try client.call("POST", "/containers/\($0)/restart", query: time.map { [("t", String($0))] } ?? []) }
+    }
+}
+
+/// `pier kill [-s SIGNAL] CONTAINER...`
+struct Kill: ParsableCommand, EachContainerCommand {
+    static let configuration = CommandConfiguration(commandName: "kill", abstract: "Kill one or more running containers")
+    @OptionGroup var daemon: DaemonOptions
+    @Option(name: .shortAndLong, help: "Signal to send to the container") var signal: String = "KILL"
+    @Argument(help: "CONTAINER") var containers: [String]
+
+    func run() throws {
+        let client = try call { try daemon.client() }
+        try forEach { try client.call("POST", "/containers/\($0)/kill", query: [("signal", signal)]) }
+    }
+}
+
+/// `pier rm [-f] CONTAINER...`
+struct Rm: ParsableCommand, EachContainerCommand {
+    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove one or more containers")
+    @OptionGroup var daemon: DaemonOptions
+    @Flag(name: .shortAndLong, help: "Force the removal of a running container (uses SIGKILL)") var force = false
+    @Flag(name: .shortAndLong, help: "Remove anonymous volumes associated with the container") var volumes = false
+    @Argument(help: "CONTAINER") var containers: [String]
+
+    func run() throws {
+        let client = try call { try daemon.client() }
+        try forEach { try client.call("DELETE", "/containers/\($0)", query: force ? [("force", "1")] : []) }
+    }
+}
+
+/// `pier wait CONTAINER...`
+struct Wait: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "wait",
+                                                    abstract: "Block until one or more containers stop, then print their exit codes")
+    @OptionGroup var daemon: DaemonOptions
+    @Argument(help: "CONTAINER") var containers: [String]
+
+    func run() throws {
+        let client = try call { try daemon.client() }
+        for container in containers {
+            let result = try call { try client.json(ContainerWaitResponse.self, "POST", "/containers/\(container)/wait") }
+            print(result.StatusCode)
+        }
+    }
+}
+
+/// `pier ps`
+struct Ps: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ps", abstract: "List containers")
+    @OptionGroup var arguments: PsArguments
+    func run() throws { try arguments.run() }
+}
+
+/// `pier container ls`
+struct ContainerLs: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ls", abstract: "List containers", aliases: ["list", "ps"])
+    @OptionGroup var arguments: PsArguments
+    func run() throws { try arguments.run() }
+}
+
+struct PsArguments: ParsableArguments {
+    @OptionGroup var daemon: DaemonOptions
+    @Flag(name: .shortAndLong, help: "Show all containers (default shows just running)") var all = false
+    @Flag(name: .shortAndLong, help: "Only display container IDs") var quiet = false
+    @Option(name: [.customShort("n"), .customLong("last")], help: "Show n last created containers") var last: Int?
+    @Flag(name: [.customShort("l"), .customLong("latest")], help: "Show the latest created container") var latest = false
+    @Flag(name: .shortAndLong, help: "Display total file sizes") var size = false
+    @Option(name: .shortAndLong, help: "Filter output based on conditions provided") var filter: [String] = []
+    @Option(help: "Format output using a custom template") var format: String?
+    @Flag(name: .customLong("no-trunc"), help: "Don't truncate output") var noTrunc = false
+
+    func run() throws {
+        var query: [(String, String)] = []
+        if all { query.append(("all", "1")) }
+        if let limit = latest ? 1 : last { query.append(("limit", String(limit))) }
+        let filters = try FilterFlags.parse(filter)
+        if !filters.isEmpty { query.append(("filters", FilterFlags.encode(filters))) }
+        let containers = try call { try daemon.client().json([ContainerSummary].self, "GET", "/containers/json", query: query) }
+        if quiet {
+            for container in containers { print(noTrunc ? container.Id : String(container.Id.prefix(12))) }
+            return
+        }
+        let rows: [JSONValue] = containers.map { container in
+            var command = container.Command
+            if !noTrunc { command = truncate(command, 20) }
+            return .object([
+                ("Command", .string("\"\(command)\"")),
+                ("CreatedAt", .string(Listing.createdAt(container.Created))),
+                ("ID", .string(noTrunc ? container.Id : String(container.Id.prefix(12)))),
+                ("Image", .string(container.Image)),
+                ("Labels", .string(container.Labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))),
+                ("Mounts", .string(container.Mounts.map(\.Destination).joined(separator: ","))),
+                ("Names", .string(container.Names.map { String($0.dropFirst()) }.joined(separator: ","))),
+                ("Networks", .string(container.HostConfig.NetworkMode)),
+                ("Ports", .string("")),
+                ("RunningFor", .string(Listing.since(container.Created))),
+                ("Size", .string("0B")),
+                ("State", .string(container.State)),
+                ("Status", .string(container.Status)),
+            ])
+        }
+        let table = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+        try Listing.print(rows: rows, format: format == "table" ? nil : format, defaultTable: table,
+                          titles: ["ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "RunningFor": "CREATED",
+                                   "Status": "STATUS", "Ports": "PORTS", "Names": "NAMES", "State": "STATE",
+                                   "Labels": "LABELS", "Mounts": "MOUNTS", "Networks": "NETWORKS", "Size": "SIZE",
+                                   "CreatedAt": "CREATED AT"])
+    }
+}
+
+/// `pier logs CONTAINER`
+struct Logs: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "logs", abstract: "Fetch the logs of a container")
+    @OptionGroup var daemon: DaemonOptions
+    @Flag(name: .shortAndLong, help: "Follow log output") var follow = false
+    @Option(name: [.customShort("n"), .customLong("tail")], help: "Number of lines to show from the end of the logs") var tail: String = "all"
+    @Flag(name: .shortAndLong, help: "Show timestamps") var timestamps = false
+    @Option(help: "Show logs since timestamp or relative (e.g. 42m)") var since: String?
+    @Option(help: "Show logs before a timestamp or relative (e.g. 42m)") var until: String?
+    @Argument(help: "CONTAINER") var container: String
+
+    func run() throws {
+        let client = try call { try daemon.client() }
+        let info = try call { try client.json(ContainerInspect.self, "GET", "/containers/\(container)/json") }
+        var query = [("stdout", "1"), ("stderr", "1"), ("tail", tail)]
+        if follow { query.append(("follow", "1")) }
+        if timestamps { query.append(("timestamps", "1")) }
+        if let since { query.append(("since", Logs.apiTime(since))) }
+        if let until { query.append(("until", Logs.apiTime(until))) }
+        let response = try call { try client.send("GET", "/containers/\(container)/logs", query: query) }
+        if response.status >= 400 { try call { try response.throwIfError(try response.readAll()) } }
+        let tty = info.Config.Tty ?? false
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        var pending: [UInt8] = []
+        while let n = try? buffer.withUnsafeMutableBytes({ try response.read(into: $0) }), n > 0 {
+            if tty { StreamIO.writeAll(1, buffer[0..<n]); continue }
+            pending.append(contentsOf: buffer[0..<n])
+            while pending.count >= 8 {
+                let length = Int(pending[4]) << 24 | Int(pending[5]) << 16 | Int(pending[6]) << 8 | Int(pending[7])
+                guard pending.count >= 8 + length else { break }
+                StreamIO.writeAll(pending[0] == 2 ? 2 : 1, pending[8..<(8 + length)])
+                pending.removeFirst(8 + length)
+            }
+        }
+    }
+
+    /// `42m`, `1h` → seconds since the epoch; RFC 3339 and numbers pass through.
+    static func apiTime(_ text: String) -> String {
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600]
+        if let unit = text.last, let factor = units[unit], let value = Double(text.dropLast()) {
+            return String(Int64(Date().timeIntervalSince1970 - value * factor))
+        }
+        return text
+    }
+}
+
+/// `pier exec CONTAINER COMMAND [ARG...]`
+struct Exec: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "exec", abstract: "Execute a command in a running container")
+    @OptionGroup var daemon: DaemonOptions
+    @Flag(name: .shortAndLong, help: "Detached mode: run command in the background") var detach = false
+    @Flag(name: .shortAndLong, help: "Keep STDIN open even if not attached") var interactive = false
+    @Flag(name: .shortAndLong, help: "Allocate a pseudo-TTY") var tty = false
+    @Option(name: .shortAndLong, help: "Set environment variables") var env: [String] = []
+    @Option(name: .shortAndLong, help: "Username or UID (format: <name|uid>[:<group|gid>])") var user: String?
+    @Option(name: .shortAndLong, help: "Working directory inside the container") var workdir: String?
+    @Argument(help: "CONTAINER") var container: String
+    @Argument(parsing: .captureForPassthrough, help: "COMMAND and ARG...") var command: [String] = []
+
+    func validate() throws {
+        guard !command.isEmpty else { throw ValidationError("\"exec\" requires at least 2 arguments.") }
+    }
+
+    func run() throws {
+        let client = try call { try daemon.client() }
+        var request = ExecCreateRequest(Cmd: command)
+        request.AttachStdin = interactive
+        request.AttachStdout = !detach
+        request.AttachStderr = !detach
+        request.Tty = tty
+        request.Env = env.isEmpty ? nil : env.map(ContainerOptions.expandEnv)
+        request.User = user
+        request.WorkingDir = workdir
+        let id = try call {
+            try client.json(IDResponse.self, "POST", "/containers/\(container)/exec", body: EngineClient.jsonBody(request)).Id
+        }
+        let start = ExecStartRequest(Detach: detach, Tty: tty)
+        if detach {
+            try call { try client.call("POST", "/exec/\(id)/start", body: EngineClient.jsonBody(start)) }
+            return
+        }
+        let body = (try? JSONEncoder().encode(start)).map { [UInt8]($0) } ?? []
+        let stream: HijackedStream
+        do { stream = try client.hijack("POST", "/exec/\(id)/start", jsonBody: body) } catch let error as ClientError {
+            let message = CLIError.daemon(error).message
+            let code: Int32 = error.message.contains("executable file not found") ? 127
+                : error.message.contains("permission denied") ? 126 : 126
+            throw CLIError(message, exitCode: code)
+        }
+        StreamIO.pump(stream, tty: tty, forwardStdin: interactive)
+        for _ in 0..<200 {
+            let info = try call { try client.json(ExecInspect.self, "GET", "/exec/\(id)/json") }
+            if !info.Running, let code = info.ExitCode { throw ExitCode(Int32(code)) }
+            usleep(10_000)
+        }
+        throw CLIError("the exec's exit code did not arrive")
+    }
+}
+
+/// `pier container inspect CONTAINER...`
+struct ContainerInspectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "inspect",
+                                                    abstract: "Display detailed information on one or more containers")
+    @OptionGroup var daemon: DaemonOptions
+    @Option(name: .shortAndLong, help: "Format output using a custom template") var format: String?
+    @Argument(help: "CONTAINER") var containers: [String]
+
+    func run() throws {
+        try ContainerInspectCommand.inspect(try call { try daemon.client() }, names: containers, format: format)
+    }
+
+    static func inspect(_ client: EngineClient, names: [String], format: String?) throws {
+        var documents: [[UInt8]] = []
+        var failures: [String] = []
+        for name in names {
+            let response = try call { try client.send("GET", "/containers/\(name)/json") }
+            let bytes = try call { try response.readAll() }
+            if response.status == 404 { failures.append("Error: No such container: \(name)"); continue }
+            try call { try response.throwIfError(bytes) }
+            documents.append(bytes)
+        }
+        if !documents.isEmpty || failures.isEmpty { try InspectOutput.print(documents, format: format) }
+        if !failures.isEmpty {
+            if documents.isEmpty && format == nil { print("[]") }
+            throw CLIError(failures.joined(separator: "\n"))
+        }
+    }
+}
+
+struct ContainerGroup: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "container", abstract: "Manage containers",
+        subcommands: [ContainerLs.self, Run.self, Create.self, Start.self, Stop.self, Restart.self, Kill.self, Rm.self, Wait.self,
+                      Logs.self, Exec.self, ContainerInspectCommand.self])
+}

@@ -1,0 +1,207 @@
+import ArgumentParser
+import Foundation
+import PierAPI
+
+/// The flags `run` and `create` share, with Docker's names, turned into the create request.
+struct ContainerOptions: ParsableArguments {
+    @Option(name: .long, help: "Assign a name to the container") var name: String?
+    @Flag(name: .shortAndLong, help: "Keep STDIN open even if not attached") var interactive = false
+    @Flag(name: .shortAndLong, help: "Allocate a pseudo-TTY") var tty = false
+    @Option(name: .shortAndLong, help: "Set environment variables") var env: [String] = []
+    @Option(name: .customLong("env-file"), help: "Read in a file of environment variables") var envFile: [String] = []
+    @Option(name: .shortAndLong, help: "Working directory inside the container") var workdir: String?
+    @Option(help: "Overwrite the default ENTRYPOINT of the image") var entrypoint: String?
+    @Option(name: .shortAndLong, help: "Set meta data on a container") var label: [String] = []
+    @Option(help: "Restart policy to apply when a container exits (no, always, unless-stopped, on-failure[:N])")
+    var restart: String = "no"
+    @Option(name: .customLong("stop-signal"), help: "Signal to stop the container") var stopSignal: String?
+    @Option(name: .customLong("stop-timeout"), help: "Timeout (in seconds) to stop a container") var stopTimeout: Int?
+    @Option(name: .shortAndLong, help: "Username or UID (format: <name|uid>[:<group|gid>])") var user: String?
+    @Option(name: .customLong("hostname"), help: "Container host name") var hostname: String?
+    @Option(name: .shortAndLong, help: "Memory limit") var memory: String?
+    @Option(name: .customLong("memory-swap"), help: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap")
+    var memorySwap: String?
+    @Option(help: "Number of CPUs") var cpus: String?
+    @Option(name: [.customShort("c"), .customLong("cpu-shares")], help: "CPU shares (relative weight)") var cpuShares: Int64?
+    @Option(name: .customLong("pids-limit"), help: "Tune container pids limit (set -1 for unlimited)") var pidsLimit: Int64?
+    @Flag(name: .customLong("read-only"), help: "Mount the container's root filesystem as read only") var readOnly = false
+    @Option(help: "Mount a tmpfs directory") var tmpfs: [String] = []
+    @Option(name: .customLong("cap-add"), help: "Add Linux capabilities") var capAdd: [String] = []
+    @Option(name: .customLong("cap-drop"), help: "Drop Linux capabilities") var capDrop: [String] = []
+    @Flag(help: "Give extended privileges to this container") var privileged = false
+    @Option(name: .customLong("security-opt"), help: "Security Options") var securityOpt: [String] = []
+    @Option(help: "Ulimit options") var ulimit: [String] = []
+    @Flag(help: "Run an init inside the container that forwards signals and reaps processes") var `init` = false
+    @Option(name: .shortAndLong, help: "Bind mount a volume") var volume: [String] = []
+    @Option(help: "Attach a filesystem mount to the container") var mount: [String] = []
+    @Option(help: "Connect a container to a network") var network: String?
+    @Option(name: .customLong("add-host"), help: "Add a custom host-to-IP mapping (host:ip)") var addHost: [String] = []
+    @Option(help: "Set custom DNS servers") var dns: [String] = []
+    @Option(name: .customLong("log-opt"), help: "Log driver options") var logOpt: [String] = []
+    @Option(name: .customLong("group-add"), help: "Add additional groups to join") var groupAdd: [String] = []
+    @Option(name: .customLong("shm-size"), help: "Size of /dev/shm") var shmSize: String?
+
+    /// The create request for `image` and its command.
+    func request(image: String, command: [String], autoRemove: Bool, attach: Bool) throws -> ContainerCreateRequest {
+        var request = ContainerCreateRequest(Image: image)
+        if !command.isEmpty { request.Cmd = command }
+        if let entrypoint { request.Entrypoint = entrypoint.isEmpty ? [] : [entrypoint] }
+        var environment: [String] = []
+        for file in envFile {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw CLIError("open \(file): no such file or directory", exitCode: 125)
+            }
+            for line in text.split(separator: "\n") {
+                let trimmed = line.trimmingCharacters(in: .whitespaces)
+                guard !trimmed.isEmpty, !trimmed.hasPrefix("#") else { continue }
+                environment.append(ContainerOptions.expandEnv(trimmed))
+            }
+        }
+        environment += env.map(ContainerOptions.expandEnv)
+        request.Env = environment.isEmpty ? nil : environment
+        request.WorkingDir = workdir
+        request.User = user
+        request.Hostname = hostname
+        request.Tty = tty
+        request.OpenStdin = interactive
+        request.StdinOnce = interactive && attach
+        request.AttachStdin = interactive && attach
+        request.AttachStdout = attach
+        request.AttachStderr = attach
+        request.StopSignal = stopSignal
+        request.StopTimeout = stopTimeout
+        if !label.isEmpty {
+            request.Labels = Dictionary(label.map { item -> (String, String) in
+                let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+                return (parts[0], parts.count > 1 ? parts[1] : "")
+            }, uniquingKeysWith: { $1 })
+        }
+        var host = HostConfig()
+        host.AutoRemove = autoRemove
+        host.RestartPolicy = try ContainerOptions.restartPolicy(restart)
+        if let memory { host.Memory = try ContainerOptions.bytes(memory, flag: "--memory") }
+        if let memorySwap {
+            host.MemorySwap = memorySwap == "-1" ? -1 : try ContainerOptions.bytes(memorySwap, flag: "--memory-swap")
+        }
+        if let cpus {
+            guard let value = Double(cpus) else {
+                throw CLIError("invalid argument \"\(cpus)\" for \"--cpus\" flag: failed to parse \(cpus) as a rational number",
+                               exitCode: 125)
+            }
+            host.NanoCpus = Int64((value * 1e9).rounded())
+        }
+        host.CpuShares = cpuShares
+        host.PidsLimit = pidsLimit
+        host.ReadonlyRootfs = readOnly
+        if !tmpfs.isEmpty {
+            host.Tmpfs = Dictionary(tmpfs.map { item -> (String, String) in
+                let parts = item.split(separator: ":", maxSplits: 1).map(String.init)
+                return (parts[0], parts.count > 1 ? parts[1] : "")
+            }, uniquingKeysWith: { $1 })
+        }
+        host.CapAdd = capAdd.isEmpty ? nil : capAdd
+        host.CapDrop = capDrop.isEmpty ? nil : capDrop
+        host.Privileged = privileged
+        host.SecurityOpt = securityOpt.isEmpty ? nil : securityOpt
+        host.Ulimits = try ulimit.isEmpty ? nil : ulimit.map(ContainerOptions.ulimit)
+        host.Init = `init` ? true : nil
+        host.Binds = try volume.isEmpty ? nil : volume.map(ContainerOptions.bind)
+        host.Mounts = try mount.isEmpty ? nil : mount.map(ContainerOptions.mountSpec)
+        host.NetworkMode = network ?? "default"
+        host.ExtraHosts = addHost.isEmpty ? nil : addHost
+        host.Dns = dns.isEmpty ? nil : dns
+        host.GroupAdd = groupAdd.isEmpty ? nil : groupAdd
+        if let shmSize { host.ShmSize = try ContainerOptions.bytes(shmSize, flag: "--shm-size") }
+        if !logOpt.isEmpty {
+            host.LogConfig = LogConfig(Type: "json-file", Config: Dictionary(logOpt.map { item -> (String, String) in
+                let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+                return (parts[0], parts.count > 1 ? parts[1] : "")
+            }, uniquingKeysWith: { $1 }))
+        }
+        if tty, isatty(1) != 0 {
+            var size = winsize()
+            if ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_row > 0 {
+                host.ConsoleSize = [Int(size.ws_row), Int(size.ws_col)]
+            }
+        }
+        request.HostConfig = host
+        return request
+    }
+
+    /// `-e NAME` takes NAME's value from this environment, as docker does.
+    static func expandEnv(_ item: String) -> String {
+        guard !item.contains("=") else { return item }
+        if let value = ProcessInfo.processInfo.environment[item] { return "\(item)=\(value)" }
+        return item
+    }
+
+    static func bytes(_ text: String, flag: String) throws -> Int64 {
+        do { return try Units.parseBytes(text) } catch {
+            throw CLIError("invalid argument \"\(text)\" for \"\(flag)\" flag: \(error)", exitCode: 125)
+        }
+    }
+
+    static func restartPolicy(_ text: String) throws -> RestartPolicy {
+        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        switch parts[0] {
+        case "no", "always", "unless-stopped":
+            return RestartPolicy(Name: parts[0], MaximumRetryCount: 0)
+        case "on-failure":
+            let count = parts.count > 1 ? Int(parts[1]) : 0
+            guard let count else { throw CLIError("invalid restart policy format: maximum retry count must be an integer", exitCode: 125) }
+            return RestartPolicy(Name: "on-failure", MaximumRetryCount: count)
+        default:
+            throw CLIError("invalid restart policy \(text)", exitCode: 125)
+        }
+    }
+
+    static func ulimit(_ text: String) throws -> UlimitSpec {
+        let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { throw CLIError("invalid ulimit argument: \(text)", exitCode: 125) }
+        let limits = parts[1].split(separator: ":").map { Int64($0) }
+        guard let soft = limits.first ?? nil, let hard = (limits.count > 1 ? limits[1] : soft) else {
+            throw CLIError("invalid ulimit argument: \(text)", exitCode: 125)
+        }
+        return UlimitSpec(Name: parts[0], Soft: soft, Hard: hard)
+    }
+
+    /// `-v /host:/ctr[:ro]`; relative host paths are made absolute as docker does.
+    static func bind(_ text: String) throws -> String {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count >= 2, !parts[1].isEmpty else {
+            throw CLIError("invalid volume specification: '\(text)': use /host/path:/container/path[:ro]", exitCode: 125)
+        }
+        var source = parts[0]
+        if source.hasPrefix(".") {
+            source = URL(fileURLWithPath: source, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+                .standardizedFileURL.path
+        }
+        guard source.hasPrefix("/") else {
+            throw CLIError("invalid volume specification: '\(text)': named volumes are not supported yet; use an absolute host path",
+                           exitCode: 125)
+        }
+        return ([source] + parts.dropFirst()).joined(separator: ":")
+    }
+
+    /// `--mount type=bind,source=/a,target=/b,readonly`
+    static func mountSpec(_ text: String) throws -> MountSpec {
+        var spec = MountSpec(Target: nil, Source: nil, Type: "volume", ReadOnly: false)
+        for field in text.split(separator: ",") {
+            let parts = field.split(separator: "=", maxSplits: 1).map(String.init)
+            let key = parts[0], value = parts.count > 1 ? parts[1] : nil
+            switch key {
+            case "type": spec.Type = value
+            case "source", "src": spec.Source = value
+            case "target", "destination", "dst": spec.Target = value
+            case "readonly", "ro": spec.ReadOnly = value.map { $0 == "true" || $0 == "1" } ?? true
+            case "tmpfs-size":
+                spec.TmpfsOptions = MountSpec.TmpfsOptions(SizeBytes: try bytes(value ?? "", flag: "--mount"),
+                                                          Mode: spec.TmpfsOptions?.Mode)
+            default:
+                throw CLIError("invalid argument \"\(text)\" for \"--mount\" flag: unexpected key '\(key)' in '\(field)'",
+                               exitCode: 125)
+            }
+        }
+        return spec
+    }
+}

@@ -1,0 +1,175 @@
+import Foundation
+import Testing
+
+/// Containers through the real `pier` CLI and the real docker CLI, against a real `pierd`.
+@Suite(.serialized) struct ContainerTests {
+    /// No cgroup of a container this daemon made may outlive the test.
+    func expectNoCgroupsLeft(_ daemon: TestDaemon, file: String = #filePath, line: Int = #line) {
+        let ids = (try? FileManager.default.contentsOfDirectory(atPath: daemon.root + "/containers")) ?? []
+        for controller in ["pids", "memory", "cpu"] {
+            let left = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup/\(controller)/pier")) ?? []
+            #expect(Set(left).isDisjoint(with: ids), "cgroups left in \(controller): \(left)")
+        }
+    }
+
+    @Test func runPrintsOutputAndExitCodes() throws {
+        try withDaemon { daemon in
+            try daemon.bootstrapBusybox()
+            let hello = daemon.pier(["run", "--rm", "busybox", "echo", "hi"])
+            #expect(hello.status == 0, "\(hello)")
+            #expect(hello.stdout == "hi\n")
+            let streams = daemon.pier(["run", "--rm", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3"])
+            #expect(streams.status == 3)
+            #expect(streams.stdout == "out\n")
+            #expect(streams.stderr == "err\n")
+            let notFound = daemon.pier(["run", "--rm", "busybox", "nosuchcommand"])
+            #expect(notFound.status == 127)
+            #expect(notFound.stderr.contains("exec: \"nosuchcommand\": executable file not found in $PATH"))
+            let notExecutable = daemon.pier(["run", "--rm", "busybox", "/etc/passwd"])
+            #expect(notExecutable.status == 126, "\(notExecutable)")
+            let noImage = daemon.pier(["run", "--rm", "nosuchimage"])
+            #expect(noImage.status == 125)
+            #expect(noImage.stderr.contains("Unable to find image 'nosuchimage' locally"))
+            let badMemory = daemon.pier(["run", "--memory", "12q", "busybox", "true"])
+            #expect(badMemory.status == 125)
+            #expect(badMemory.stderr.contains("invalid argument \"12q\" for \"--memory\" flag"))
+            let badCpus = daemon.pier(["run", "--cpus", "-1", "busybox", "true"])
+            #expect(badCpus.status == 125, "\(badCpus)")
+            let badUser = daemon.pier(["run", "--rm", "-u", "nosuchuser", "busybox", "id"])
+            #expect(badUser.status == 125)
+            #expect(badUser.stderr.contains("unable to find user nosuchuser: no matching entries in passwd file"))
+            let stdin = daemon.pier(["run", "-i", "--rm", "busybox", "tr", "a-z", "A-Z"], stdin: "pier\n")
+            #expect(stdin.stdout == "PIER\n")
+            // --rm removes containers whose process never started, too.
+            #expect(daemon.pier(["ps", "-aq"]).stdout.isEmpty)
+            expectNoCgroupsLeft(daemon)
+        }
+    }
+
+    @Test func detachedLifecycle() throws {
+        try withDaemon { daemon in
+            try daemon.bootstrapBusybox()
+            let started = daemon.pier(["run", "-d", "--name", "ticker", "busybox", "sh", "-c",
+                                       "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.1; done"])
+            #expect(started.status == 0, "\(started)")
+            #expect(started.stdout.trimmingCharacters(in: .newlines).count == 64)
+            let ps = daemon.pier(["ps"])
+            #expect(ps.stdout.hasPrefix("CONTAINER ID   IMAGE     COMMAND"))
+            #expect(ps.stdout.contains("ticker"))
+            usleep(500_000)
+            let logs = daemon.pier(["logs", "ticker"])
+            #expect(logs.stdout.hasPrefix("tick 0\ntick 1\n"))
+            #expect(daemon.pier(["logs", "--tail", "1", "ticker"]).stdout.split(separator: "\n").count == 1)
+            let exec = daemon.pier(["exec", "ticker", "sh", "-c", "echo $$ in $(hostname); exit 4"])
+            #expect(exec.status == 4)
+            #expect(exec.stdout.contains(" in "))
+            let duplicate = daemon.pier(["run", "-d", "--name", "ticker", "busybox", "true"])
+            #expect(duplicate.status == 125)
+            #expect(duplicate.stderr.contains("The container name \"/ticker\" is already in use"))
+            let refuse = daemon.pier(["rm", "ticker"])
+            #expect(refuse.status == 1)
+            #expect(refuse.stderr.contains("You cannot remove a running container"))
+            let inspect = daemon.pier(["inspect", "--format", "{{.State.Status}} {{.State.Running}} {{.Name}}", "ticker"])
+            #expect(inspect.stdout == "running true /ticker\n")
+            // PID 1 (sh) ignores SIGTERM, so stop falls back to SIGKILL after the timeout: 137, as with Docker.
+            #expect(daemon.pier(["stop", "-t", "1", "ticker"]).stdout == "ticker\n")
+            #expect(daemon.pier(["inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", "ticker"]).stdout == "exited 137\n")
+            #expect(daemon.pier(["ps", "-a", "--format", "{{.Names}} {{.State}}"]).stdout == "ticker exited\n")
+            #expect(daemon.pier(["wait", "ticker"]).stdout == "137\n")
+            #expect(daemon.pier(["rm", "ticker"]).status == 0)
+            #expect(daemon.pier(["ps", "-aq"]).stdout.isEmpty)
+            let busy = daemon.pier(["rmi", "busybox"])
+            #expect(busy.status == 0)
+            expectNoCgroupsLeft(daemon)
+        }
+    }
+
+    @Test func isolationAsSeenFromInside() throws {
+        try withDaemon { daemon in
+            try daemon.bootstrapBusybox()
+            #expect(daemon.pier(["run", "--rm", "busybox", "sh", "-c", "echo $$"]).stdout == "1\n")
+            #expect(daemon.pier(["run", "--rm", "--hostname", "model-box", "busybox", "hostname"]).stdout == "model-box\n")
+            let status = daemon.pier(["run", "--rm", "busybox", "cat", "/proc/self/status"]).stdout
+            #expect(status.contains("CapEff:\t00000000a80425fb"))
+            #expect(status.contains("NoNewPrivs:\t0") || status.contains("NoNewPrivs:\t1"))
+            #expect(status.contains("Seccomp:\t2"))
+            let mounts = daemon.pier(["run", "--rm", "busybox", "cat", "/proc/mounts"]).stdout
+            #expect(!mounts.contains(" /work "))
+            #expect(!mounts.contains(" /root "))
+            let readOnly = daemon.pier(["run", "--rm", "--read-only", "busybox", "touch", "/newfile"])
+            #expect(readOnly.status == 1)
+            #expect(readOnly.stderr.contains("Read-only file system"))
+            let nonRoot = daemon.pier(["run", "--rm", "-u", "nobody", "busybox", "touch", "/etc/passwd"])
+            #expect(nonRoot.status == 1)
+            #expect(nonRoot.stderr.contains("Permission denied"))
+            let pids = daemon.pier(["run", "--rm", "--pids-limit", "6", "busybox", "sh", "-c",
+                                    "for i in 1 2 3 4 5 6 7 8 9 10; do sleep 2 & done; wait"])
+            #expect(pids.stderr.contains("can't fork") || pids.stderr.contains("Resource temporarily unavailable"), "\(pids)")
+            let oom = daemon.pier(["run", "--name", "hog", "--memory", "16m", "--memory-swap", "16m", "busybox", "sh", "-c",
+                                   "x=a; while true; do x=$x$x; done"])
+            #expect(oom.status == 137, "\(oom)")
+            #expect(daemon.pier(["inspect", "--format", "{{.State.OOMKilled}}", "hog"]).stdout == "true\n")
+            #expect(daemon.pier(["rm", "hog"]).status == 0)
+            let bind = daemon.directory + "/shared"
+            try FileManager.default.createDirectory(atPath: bind, withIntermediateDirectories: true)
+            try "from host\n".write(toFile: bind + "/note", atomically: true, encoding: .utf8)
+            #expect(daemon.pier(["run", "--rm", "-v", "\(bind):/data:ro", "busybox", "cat", "/data/note"]).stdout == "from host\n")
+            let roBind = daemon.pier(["run", "--rm", "-v", "\(bind):/data:ro", "busybox", "touch", "/data/x"])
+            #expect(roBind.status == 1)
+            expectNoCgroupsLeft(daemon)
+        }
+    }
+
+    @Test func dockerCLIRunsContainers() throws {
+        try requirePeer("docker")
+        try withDaemon { daemon in
+            try daemon.bootstrapBusybox()
+            let hello = daemon.docker(["run", "--rm", "busybox", "echo", "hi"])
+            #expect(hello.status == 0, "\(hello)")
+            #expect(hello.stdout == "hi\n")
+            #expect(daemon.docker(["run", "--rm", "busybox", "sh", "-c", "exit 42"]).status == 42)
+            let id = daemon.docker(["run", "-d", "--name", "bg", "busybox", "sh", "-c", "echo started; sleep 30"])
+                .stdout.trimmingCharacters(in: .newlines)
+            #expect(id.count == 64)
+            usleep(300_000)
+            #expect(daemon.docker(["logs", "bg"]).stdout == "started\n")
+            #expect(daemon.docker(["exec", "bg", "echo", "inside"]).stdout == "inside\n")
+            let ps = daemon.docker(["ps", "-a"])
+            #expect(ps.stdout.contains("bg"))
+            #expect(daemon.docker(["inspect", "--format", "{{.State.Running}}", "bg"]).stdout == "true\n")
+            #expect(daemon.docker(["stop", "-t", "1", "bg"]).stdout == "bg\n")
+            #expect(daemon.docker(["wait", "bg"]).stdout == "137\n")
+            #expect(daemon.docker(["rm", "bg"]).status == 0)
+            let stdin = daemon.docker(["run", "-i", "--rm", "busybox", "wc", "-c"], stdinFile: "/etc/hostname")
+            #expect(stdin.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                    == String((try? Data(contentsOf: URL(fileURLWithPath: "/etc/hostname")).count) ?? 0))
+            expectNoCgroupsLeft(daemon)
+        }
+    }
+
+    @Test func runningContainersSurviveADaemonCrash() throws {
+        try withDaemon { daemon in
+            try daemon.bootstrapBusybox()
+            for index in 0..<5 {
+                #expect(daemon.pier(["run", "-d", "--name", "keep\(index)", "busybox", "sh", "-c",
+                                     "trap 'exit 0' TERM; i=0; while true; do echo line $i; i=$((i+1)); sleep 0.05; done"]).status == 0)
+            }
+            #expect(daemon.pier(["run", "-d", "--name", "short", "busybox", "sh", "-c", "sleep 1; exit 7"]).status == 0)
+            daemon.kill()
+            sleep(2)
+            let restarted = try daemon.restart()
+            defer { restarted.stop() }
+            let running = restarted.pier(["ps", "--format", "{{.Names}}"]).stdout.split(separator: "\n").sorted()
+            #expect(running == ["keep0", "keep1", "keep2", "keep3", "keep4"])
+            #expect(restarted.pier(["inspect", "--format", "{{.State.ExitCode}}", "short"]).stdout == "7\n")
+            // The log has no gap across the crash: line numbers are consecutive.
+            let lines = restarted.pier(["logs", "keep0"]).stdout.split(separator: "\n").compactMap { Int($0.split(separator: " ").last ?? "") }
+            #expect(lines.count > 20)
+            #expect(lines == Array(0..<lines.count))
+            for index in 0..<5 { #expect(restarted.pier(["stop", "-t", "2", "keep\(index)"]).status == 0) }
+            #expect(restarted.pier(["inspect", "--format", "{{.State.ExitCode}}", "keep0"]).stdout == "0\n")
+            _ = restarted.pier(["rm", "-f", "keep0", "keep1", "keep2", "keep3", "keep4", "short"])
+            expectNoCgroupsLeft(restarted)
+        }
+    }
+}
