@@ -274,7 +274,9 @@ struct ShimRunTests {
 
     @Test("with a terminal: a pty of the container's devpts, resize, raw output")
     func terminal() throws {
-        let fixture = try ContainerFixture(["sh", "-c", "tty; stty size; test -c /dev/console && echo console"])
+        // The resize races the first `stty`; wait (bounded) until the new size shows.
+        let fixture = try ContainerFixture(["sh", "-c",
+            "tty; i=0; while [ \"$(stty size 2>/dev/null)\" != '30 100' ] && [ $i -lt 300 ]; do sleep 0.01; i=$((i+1)); done; stty size; test -c /dev/console && echo console"])
         defer { fixture.remove() }
         fixture.spec.process.terminal = true
         let run = try fixture.run(commands: ["resize 30 100"])
