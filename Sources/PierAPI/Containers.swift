@@ -405,3 +405,23 @@ public struct ExecInspect: Codable, Sendable {
                                            arguments: Array(command.dropFirst()), privileged: false, user: user)
     }
 }
+
+/// `GET /containers/{id}/top`.
+public struct TopResponse: Codable, Sendable {
+    public var Titles: [String]
+    public var Processes: [[String]]
+    public init(Titles: [String], Processes: [[String]]) {
+        self.Titles = Titles
+        self.Processes = Processes
+    }
+}
+
+/// `POST /containers/prune`.
+public struct ContainerPruneReport: Codable, Sendable {
+    public var ContainersDeleted: [String]?
+    public var SpaceReclaimed: Int64
+    public init(ContainersDeleted: [String]?, SpaceReclaimed: Int64) {
+        self.ContainersDeleted = ContainersDeleted
+        self.SpaceReclaimed = SpaceReclaimed
+    }
+}

@@ -11,7 +11,7 @@ public struct Pier: ParsableCommand {
             ImageGroup.self, SystemGroup.self,
             Images.self, Tag.self, Rmi.self, Inspect.self, History.self, Import.self, Save.self, Load.self,
             ContainerGroup.self, Run.self, Create.self, Start.self, Stop.self, Restart.self, Kill.self, Rm.self, Wait.self,
-            Ps.self, Logs.self, Exec.self,
+            Ps.self, Logs.self, Exec.self, Pause.self, Unpause.self, Rename.self, Top.self,
             Bootstrap.self, Version.self, Info.self,
         ])
 

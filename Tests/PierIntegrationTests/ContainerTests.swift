@@ -84,6 +84,32 @@ import Testing
         }
     }
 
+    @Test func pauseRenameTopAndPrune() throws {
+        try withDaemon { daemon in
+            try daemon.bootstrapBusybox()
+            #expect(daemon.pier(["run", "-d", "--name", "counter", "busybox", "sh", "-c",
+                                 "while true; do echo x; sleep 0.1; done"]).status == 0)
+            let top = daemon.pier(["top", "counter"])
+            #expect(top.stdout.hasPrefix("UID"))
+            #expect(top.stdout.contains("while true"))
+            #expect(daemon.pier(["pause", "counter"]).stdout == "counter\n")
+            #expect(daemon.pier(["ps", "--format", "{{.State}}"]).stdout == "paused\n")
+            let before = daemon.pier(["logs", "counter"]).stdout.count
+            usleep(500_000)
+            #expect(daemon.pier(["logs", "counter"]).stdout.count == before)
+            #expect(daemon.pier(["unpause", "counter"]).status == 0)
+            usleep(500_000)
+            #expect(daemon.pier(["logs", "counter"]).stdout.count > before)
+            #expect(daemon.pier(["rename", "counter", "renamed"]).status == 0)
+            #expect(daemon.pier(["ps", "--format", "{{.Names}}"]).stdout == "renamed\n")
+            #expect(daemon.pier(["stop", "-t", "1", "renamed"]).status == 0)
+            let prune = daemon.pier(["container", "prune", "-f"])
+            #expect(prune.stdout.hasPrefix("Deleted Containers:\n"))
+            #expect(daemon.pier(["ps", "-aq"]).stdout.isEmpty)
+            expectNoCgroupsLeft(daemon)
+        }
+    }
+
     @Test func isolationAsSeenFromInside() throws {
         try withDaemon { daemon in
             try daemon.bootstrapBusybox()

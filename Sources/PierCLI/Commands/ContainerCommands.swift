@@ -416,5 +416,71 @@ struct ContainerGroup: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "container", abstract: "Manage containers",
         subcommands: [ContainerLs.self, Run.self, Create.self, Start.self, Stop.self, Restart.self, Kill.self, Rm.self, Wait.self,
-                      Logs.self, Exec.self, ContainerInspectCommand.self])
+                      Logs.self, Exec.self, ContainerInspectCommand.self, Pause.self, Unpause.self, Rename.self, Top.self,
+                      ContainerPrune.self])
+}
+
+/// `pier pause CONTAINER...`
+struct Pause: ParsableCommand, EachContainerCommand {
+    static let configuration = CommandConfiguration(commandName: "pause", abstract: "Pause all processes within one or more containers")
+    @OptionGroup var daemon: DaemonOptions
+    @Argument(help: "CONTAINER") var containers: [String]
+    func run() throws {
+        let client = try call { try daemon.client() }
+        try forEach { try client.call("POST", "/containers/\($0)/pause") }
+    }
+}
+
+/// `pier unpause CONTAINER...`
+struct Unpause: ParsableCommand, EachContainerCommand {
+    static let configuration = CommandConfiguration(commandName: "unpause",
+                                                    abstract: "Unpause all processes within one or more containers")
+    @OptionGroup var daemon: DaemonOptions
+    @Argument(help: "CONTAINER") var containers: [String]
+    func run() throws {
+        let client = try call { try daemon.client() }
+        try forEach { try client.call("POST", "/containers/\($0)/unpause") }
+    }
+}
+
+/// `pier rename CONTAINER NEW_NAME`
+struct Rename: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rename", abstract: "Rename a container")
+    @OptionGroup var daemon: DaemonOptions
+    @Argument(help: "CONTAINER") var container: String
+    @Argument(help: "NEW_NAME") var newName: String
+    func run() throws {
+        try call { try daemon.client().call("POST", "/containers/\(container)/rename", query: [("name", newName)]) }
+    }
+}
+
+/// `pier top CONTAINER`
+struct Top: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "top", abstract: "Display the running processes of a container")
+    @OptionGroup var daemon: DaemonOptions
+    @Argument(help: "CONTAINER") var container: String
+    func run() throws {
+        let top = try call { try daemon.client().json(TopResponse.self, "GET", "/containers/\(container)/top") }
+        var table = TableWriter()
+        table.addRow(top.Titles)
+        for process in top.Processes { table.addRow(process) }
+        print(table.render(), terminator: "")
+    }
+}
+
+/// `pier container prune`
+struct ContainerPrune: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "prune", abstract: "Remove all stopped containers")
+    @OptionGroup var daemon: DaemonOptions
+    @Flag(name: .shortAndLong, help: "Do not prompt for confirmation") var force = false
+    func run() throws {
+        if !force, !Prompt.confirm("WARNING! This will remove all stopped containers.") { return }
+        let report = try call { try daemon.client().json(ContainerPruneReport.self, "POST", "/containers/prune") }
+        if let deleted = report.ContainersDeleted, !deleted.isEmpty {
+            print("Deleted Containers:")
+            for id in deleted { print(id) }
+            print("")
+        }
+        print("Total reclaimed space: \(Units.humanSize(report.SpaceReclaimed))")
+    }
 }

@@ -144,6 +144,31 @@ extension Router {
                                     : "application/vnd.docker.multiplexed-stream")
             try await Relay.run(connection, body: body, writer: writer, forwardStdin: exec.request.AttachStdin ?? false)
         }
+        add(.POST, "/containers/{id}/pause") { request, _, writer in
+            let id = request.parameter("id")
+            try await Blocking.run { try containers.pause(id) }
+            try await writer.empty()
+        }
+        add(.POST, "/containers/{id}/unpause") { request, _, writer in
+            let id = request.parameter("id")
+            try await Blocking.run { try containers.unpause(id) }
+            try await writer.empty()
+        }
+        add(.POST, "/containers/{id}/rename") { request, _, writer in
+            let id = request.parameter("id")
+            guard let name = request.query["name"], !name.isEmpty else { throw APIError.badRequest("rename needs name=") }
+            try await Blocking.run { try containers.rename(id, to: name) }
+            try await writer.empty()
+        }
+        add(.GET, "/containers/{id}/top") { request, _, writer in
+            let id = request.parameter("id")
+            let (titles, processes) = try await Blocking.run { try containers.top(id) }
+            try await writer.json(TopResponse(Titles: titles, Processes: processes))
+        }
+        add(.POST, "/containers/prune") { _, _, writer in
+            let (deleted, reclaimed) = try await Blocking.run { containers.prune() }
+            try await writer.json(ContainerPruneReport(ContainersDeleted: deleted, SpaceReclaimed: reclaimed))
+        }
         add(.GET, "/exec/{id}/json") { request, _, writer in
             let id = request.parameter("id")
             try await writer.json(try await Blocking.run { try containers.inspectExec(id) })
