@@ -42,6 +42,9 @@ public final class ImageCatalog: Sendable {
 
     let file: String
     let state: Mutex<State>
+    /// Parsed names by image, rebuilt lazily after a change (listing 1,000 images must not
+    /// re-parse 1,000 references each time).
+    let derived = Mutex<(tags: [Digest: [ImageReference]], digests: [Digest: [ImageReference]])?>(nil)
 
     public init(file: String) throws(StoreError) {
         self.file = file
@@ -69,24 +72,28 @@ public final class ImageCatalog: Sendable {
 
     /// Tags pointing at each image, as normalised references.
     public func tagsByImage() -> [Digest: [ImageReference]] {
-        state.withLock { state in
-            var result: [Digest: [ImageReference]] = [:]
-            for (name, id) in state.tags {
-                guard let ref = try? ImageReference(parsing: name), let digest = try? Digest(parsing: id) else { continue }
-                result[digest, default: []].append(ref)
-            }
-            return result.mapValues { $0.sorted { $0.description < $1.description } }
-        }
+        names().tags
     }
 
     public func repoDigestsByImage() -> [Digest: [ImageReference]] {
+        names().digests
+    }
+
+    func names() -> (tags: [Digest: [ImageReference]], digests: [Digest: [ImageReference]]) {
+        // Locks in the same order as `mutate` (state, then derived), so a cache is never stale.
         state.withLock { state in
-            var result: [Digest: [ImageReference]] = [:]
-            for (name, id) in state.digests {
-                guard let ref = try? ImageReference(parsing: name), let digest = try? Digest(parsing: id) else { continue }
-                result[digest, default: []].append(ref)
+            if let cached = derived.withLock({ $0 }) { return cached }
+            func group(_ map: [String: String]) -> [Digest: [ImageReference]] {
+                var result: [Digest: [ImageReference]] = [:]
+                for (name, id) in map {
+                    guard let ref = try? ImageReference(parsing: name), let digest = try? Digest(parsing: id) else { continue }
+                    result[digest, default: []].append(ref)
+                }
+                return result.mapValues { $0.sorted { $0.description < $1.description } }
             }
-            return result
+            let computed = (tags: group(state.tags), digests: group(state.digests))
+            derived.withLock { $0 = computed }
+            return computed
         }
     }
 
@@ -183,6 +190,7 @@ public final class ImageCatalog: Sendable {
                 return .failure(StoreError(.io, "cannot save image index: \(error)"))
             }
             state = copy
+            derived.withLock { $0 = nil }
             return .success(value)
         }
         return try result.get()
