@@ -21,7 +21,7 @@ umoci unpack --image "$WORK/layout:latest" "$WORK/bundle" >/dev/null
 jq '.process.terminal=false | .process.args=["true"]' "$WORK/bundle/config.json" >"$WORK/bundle/config.tmp"
 mv "$WORK/bundle/config.tmp" "$WORK/bundle/config.json"
 
-hyperfine -N --warmup 5 --runs 40 --export-json "$WORK/run.json" \
+hyperfine -N -i --warmup 5 --runs 40 --export-json "$WORK/run.json" \
     -n "pier run --rm busybox true" "$PIER run --rm --network none busybox true" \
     -n "docker run --rm busybox true" "docker -H $DOCKER_BENCH_HOST run --rm --network none busybox true" \
     -n "podman run --rm busybox true" "$PODMAN run --rm --network none busybox true" \
