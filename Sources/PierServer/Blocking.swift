@@ -17,13 +17,19 @@ enum Blocking {
         }
     }
 
-    /// Runs `work` with a sink that writes each chunk to the response, waiting for each write.
+    /// Runs `work` with a sink that writes to the response. Small pieces (libarchive writes 10 KiB
+    /// records) are gathered into 256 KiB writes; each write is waited for, so a slow client
+    /// slows the producer instead of filling memory.
     static func streamResponse(_ writer: ResponseWriter,
                                _ work: @escaping @Sendable (ArchiveSink) throws -> Void) async throws {
         try await run {
             let failure = ErrorBox()
-            try work(.push { bytes in
-                let buffer = ByteBuffer(bytes: bytes)
+            let pending = PendingBytes()
+            func flush() throws {
+                guard pending.buffer.readableBytes > 0 else { return }
+                let buffer = pending.buffer
+                pending.buffer = ByteBuffer()
+                pending.buffer.reserveCapacity(PendingBytes.chunk)
                 let done = DispatchSemaphore(value: 0)
                 Task {
                     do { try await writer.writeBody(buffer) } catch { failure.error = error }
@@ -31,7 +37,12 @@ enum Blocking {
                 }
                 done.wait()
                 if let error = failure.error { throw error }
+            }
+            try work(.push { bytes in
+                pending.buffer.writeBytes(bytes)
+                if pending.buffer.readableBytes >= PendingBytes.chunk { try flush() }
             })
+            try flush()
         }
     }
 
@@ -83,4 +94,11 @@ final class BodyBox: @unchecked Sendable {
         pending.moveReaderIndex(forwardBy: count)
         return count
     }
+}
+
+/// Output gathered on the blocking thread between network writes.
+final class PendingBytes: @unchecked Sendable {
+    // Used only by the one blocking thread that produces the stream.
+    static let chunk = 256 * 1024
+    var buffer = ByteBuffer()
 }
