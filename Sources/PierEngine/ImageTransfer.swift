@@ -208,9 +208,8 @@ public final class ImageTransfer: Sendable {
         var loaded: [String] = []
         let now = Timestamp.now()
         for (record, names) in staged {
-            try store.index.put(record)
+            try store.index.put(record, tags: names, time: now)
             for name in names {
-                try store.index.tag(name, to: record.id, time: now)
                 loaded.append("Loaded image: \(name.familiarDescription)")
             }
             if names.isEmpty { loaded.append("Loaded image ID: \(record.id)") }

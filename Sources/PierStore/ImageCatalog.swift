@@ -137,6 +137,16 @@ public final class ImageCatalog: Sendable {
         try mutate { $0.images[record.id.description] = record }
     }
 
+    /// Adds an image and points names at it in one durable write (a load or a build names what it made).
+    public func put(_ record: ImageRecord, tags: [ImageReference], time: String) throws(StoreError) {
+        var record = record
+        if !tags.isEmpty { record.lastTagTime = time }
+        try mutate { state in
+            state.images[record.id.description] = record
+            for reference in tags { state.tags[reference.description] = record.id.description }
+        }
+    }
+
     /// Points `reference` at `id`, returning the image the tag used to point at, if another.
     @discardableResult
     public func tag(_ reference: ImageReference, to id: Digest, time: String) throws(StoreError) -> Digest? {
