@@ -33,7 +33,7 @@ struct ImagesArguments: ParsableArguments {
         var query: [(String, String)] = []
         if all { query.append(("all", "1")) }
         if !filters.isEmpty { query.append(("filters", FilterFlags.encode(filters))) }
-        let images = try call { try daemon.client().json([ImageSummary].self, "GET", "/images/json", query: query) }
+        let images = try ImagesArguments.fetch(try call { try daemon.client() }, query: query)
         if quiet {
             var seen = Set<String>()
             for image in images where seen.insert(image.Id).inserted {
@@ -67,6 +67,30 @@ struct ImagesArguments: ParsableArguments {
             ? "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
             : "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
         try Listing.print(rows: rows, format: format == "table" ? nil : format, defaultTable: table)
+    }
+
+    /// `GET /images/json`, read with the CLI's own JSON parser (Foundation's decoder costs ~10 ms
+    /// for 1,000 images, a third of the command's budget).
+    static func fetch(_ client: EngineClient, query: [(String, String)]) throws -> [ImageSummary] {
+        let response = try call { try client.send("GET", "/images/json", query: query) }
+        let bytes = try call { try response.readAll() }
+        try call { try response.throwIfError(bytes) }
+        guard let value = try? JSONValue.parse(bytes), let list = value.arrayValue else {
+            throw CLIError("unexpected answer from the daemon to GET /images/json")
+        }
+        return list.map { item in
+            func int(_ key: String) -> Int64 { item[key]?.intValue ?? 0 }
+            func strings(_ key: String) -> [String] { item[key]?.arrayValue?.compactMap(\.stringValue) ?? [] }
+            var labels: [String: String] = [:]
+            for (key, value) in item["Labels"]?.objectValue ?? [] { labels[key] = value.stringValue ?? "" }
+            var summary = ImageSummary(
+                Id: item["Id"]?.stringValue ?? "", ParentId: item["ParentId"]?.stringValue ?? "",
+                RepoTags: strings("RepoTags"), RepoDigests: strings("RepoDigests"), Created: int("Created"),
+                Size: int("Size"), Labels: labels, Containers: int("Containers"))
+            summary.SharedSize = int("SharedSize")
+            summary.VirtualSize = int("VirtualSize")
+            return summary
+        }
     }
 
     func splitTag(_ text: String) -> (String, String) {

@@ -10,7 +10,10 @@ extension Router {
         add(.GET, "/images/json") { request, _, writer in
             let all = request.query.bool("all")
             let filters = try request.query.filters()
-            try await writer.json(try await Blocking.run { try engine.images.list(all: all, filters: filters) })
+            let bytes = try await Blocking.run { FastJSON.encode(try engine.images.list(all: all, filters: filters)) }
+            try await writer.writeHead(status: .ok, contentType: "application/json", contentLength: bytes.count + 1)
+            try await writer.writeBody(bytes + [10])
+            try await writer.end()
         }
         add(.GET, "/images/{name*}/json") { request, _, writer in
             let name = request.parameter("name")
