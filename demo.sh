@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Pier's main job. Until the ML walkthrough lands (issue 7), it walks through what Pier does today:
-# build Pier, start pierd on its own socket, make a base image, list, inspect, save and load it.
+# build Pier, start pierd on its own socket, make a base image, run containers, save and load the image.
 set -euo pipefail
 cd "$(dirname "$0")"
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; STEP_START=$(date +%s.%N); }
@@ -28,6 +28,12 @@ step "pier image inspect busybox --format ..."
 "$BIN/pier" image inspect --format 'Id={{.Id}} Cmd={{json .Config.Cmd}} Layers={{len .RootFS.Layers}}' busybox; took
 step "pier history busybox"
 "$BIN/pier" history busybox; took
+step "pier run --rm busybox (a container on Pier's own runtime)"
+"$BIN/pier" run --rm --hostname demo busybox sh -c 'echo "hello from $(hostname), PID $$"'; took
+step "pier run -d, logs, exec, stop, rm"
+"$BIN/pier" run -d --name demo-ticker busybox sh -c 'trap "exit 0" TERM; while true; do date; sleep 0.2; done' >/dev/null
+sleep 0.5; "$BIN/pier" ps; "$BIN/pier" logs --tail 2 demo-ticker; "$BIN/pier" exec demo-ticker uname -r
+"$BIN/pier" stop demo-ticker >/dev/null; "$BIN/pier" rm demo-ticker >/dev/null; took
 step "pier save -o /tmp/pier-demo/busybox.tar busybox (share it as the tutorials do)"
 "$BIN/pier" save -o /tmp/pier-demo/busybox.tar busybox; ls -lh /tmp/pier-demo/busybox.tar; took
 step "pier rmi busybox && pier load -i busybox.tar"
