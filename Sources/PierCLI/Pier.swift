@@ -8,8 +8,9 @@ public struct Pier: ParsableCommand {
         abstract: "A container engine for Linux that speaks Docker.",
         version: "pier version \(PierVersionText.client)",
         subcommands: [
-            ImageGroup.self, SystemGroup.self,
+            ImageGroup.self, SystemGroup.self, RegistryGroup.self,
             Images.self, Tag.self, Rmi.self, Inspect.self, History.self, Import.self, Save.self, Load.self,
+            Pull.self, Push.self, Login.self, Logout.self, Search.self,
             ContainerGroup.self, Run.self, Create.self, Start.self, Stop.self, Restart.self, Kill.self, Rm.self, Wait.self,
             Ps.self, Logs.self, Exec.self, Pause.self, Unpause.self, Rename.self, Top.self,
             Bootstrap.self, Version.self, Info.self,
@@ -49,7 +50,7 @@ struct ImageGroup: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "image", abstract: "Manage images",
         subcommands: [ImageLs.self, Tag.self, ImageRm.self, ImageInspect.self, History.self, ImagePrune.self,
-                      Import.self, Save.self, Load.self])
+                      Import.self, Save.self, Load.self, Pull.self, Push.self])
 }
 
 struct SystemGroup: ParsableCommand {

@@ -17,6 +17,7 @@ public final class Engine: Sendable {
     public let transfer: ImageTransfer
     public let system: SystemService
     public let bootstrapper: Bootstrapper
+    public let registry: RegistryService
     let logger: Logger
 
     public init(root: String, logger: Logger) throws(EngineError) {
@@ -38,6 +39,7 @@ public final class Engine: Sendable {
         transfer = ImageTransfer(images: images, scratch: root + "/tmp", logger: logger)
         system = SystemService(root: root, images: images)
         bootstrapper = Bootstrapper(transfer: transfer, scratch: root + "/tmp", logger: logger)
+        registry = RegistryService(transfer: transfer, root: root, logger: logger)
     }
 
     /// Brings the store back to a consistent state after a crash: drops half-written blobs and

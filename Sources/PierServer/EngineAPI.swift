@@ -8,6 +8,7 @@ extension Router {
         router.addImageRoutes(engine)
         router.addContainerRoutes(engine)
         router.addPierRoutes(engine)
+        router.addRegistryRoutes(engine)
         return router
     }
 }

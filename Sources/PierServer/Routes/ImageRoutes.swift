@@ -60,10 +60,8 @@ extension Router {
         }
         add(.POST, "/images/create") { request, body, writer in
             guard let source = request.query["fromSrc"] else {
-                let image = request.query["fromImage"] ?? ""
-                throw APIError.notFound(
-                    "pull access denied for \(image): Pier cannot reach a registry for it yet; "
-                    + "make a base image locally with `pier bootstrap` or load one with `pier load`")
+                try await Router.pullImage(engine, request, writer)
+                return
             }
             guard source == "-" else {
                 throw APIError.badRequest("import from a URL is not supported; pipe the tarball in (`-`)")

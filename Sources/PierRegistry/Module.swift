@@ -1,1 +1,0 @@
-// PierRegistry: the OCI distribution client and server (in progress).

@@ -1,1 +1,0 @@
-print("pier-registry: not built yet")
