@@ -25,6 +25,8 @@ enum Daemon {
     static let defaultSocket = "/run/pier/pier.sock"
     /// glibc's POSIX_SPAWN_SETSID (not exported to Swift): the child starts a new session.
     static let spawnSetsid: Int16 = 0x80
+    /// pierd's exit status when another daemon already holds the data root.
+    static let rootBusyStatus: Int32 = 3
 
     static var dataRoot: String {
         ProcessInfo.processInfo.environment["PIER_ROOT"] ?? "/var/lib/pier"
@@ -72,11 +74,16 @@ enum Daemon {
             throw CLIError("could not start pierd: \(String(cString: strerror(result)))")
         }
         let client = EngineClient(socketPath: socketPath)
+        var running = true
         for _ in 0..<200 {
             if (try? client.send("GET", "/_ping").readAll()) != nil { return }
             var status: Int32 = 0
-            if waitpid(pid, &status, WNOHANG) == pid {
-                throw CLIError("pierd exited during start-up; see \(log)")
+            if running, waitpid(pid, &status, WNOHANG) == pid {
+                // Status 3: another pierd holds the data root and is still starting; wait for it.
+                guard status & 0x7f == 0, (status >> 8) & 0xff == rootBusyStatus else {
+                    throw CLIError("pierd exited during start-up; see \(log)")
+                }
+                running = false
             }
             usleep(25_000)
         }

@@ -36,6 +36,14 @@ struct Pierd: AsyncParsableCommand {
         let logger = Logger(label: "pierd")
         try FileManager.default.createDirectory(atPath: (socketPath as NSString).deletingLastPathComponent,
                                                 withIntermediateDirectories: true)
+        // Held until the process exits; a second daemon on this root stops here.
+        let rootLock: DataRootLock
+        do {
+            rootLock = try DataRootLock(root: dataRoot)
+        } catch let busy as DataRootLock.Busy {
+            logger.error("\(busy)")
+            Foundation.exit(Pierd.exitRootBusy)
+        }
         let engine: Engine
         do {
             engine = try Engine(root: dataRoot, logger: logger)
@@ -61,7 +69,12 @@ struct Pierd: AsyncParsableCommand {
             SignalSources.keep(source)
         }
         try await serving.value
+        withExtendedLifetime(rootLock) {}
     }
+
+    /// The exit status of a `pierd` that found its data root in use by another daemon; `pier`
+    /// then waits for that one instead of reporting a failed start.
+    static let exitRootBusy: Int32 = 3
 }
 
 /// Keeps signal sources alive for the life of the process.

@@ -23,6 +23,8 @@ final class TestDaemon: @unchecked Sendable {
     static var pierd: String { binaries.appendingPathComponent("pierd").path }
 
     init() throws {
+        // Tests talk to sockets and pipes whose far end may hang up; that must be an error, not SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
         directory = NSTemporaryDirectory() + "pier-test-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         socket = directory + "/pier.sock"

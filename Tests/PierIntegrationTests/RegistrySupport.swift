@@ -216,7 +216,8 @@ final class CuttingProxy: @unchecked Sendable {
             }
             var offset = 0
             while offset < count {
-                let written = buffer[offset..<count].withUnsafeBytes { write(destination, $0.baseAddress, $0.count) }
+                // send with MSG_NOSIGNAL: a peer that hung up must not SIGPIPE the test process.
+                let written = buffer[offset..<count].withUnsafeBytes { send(destination, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
                 if written <= 0 { break }
                 offset += written
             }
