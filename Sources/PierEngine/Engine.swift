@@ -18,6 +18,7 @@ public final class Engine: Sendable {
     public let system: SystemService
     public let bootstrapper: Bootstrapper
     public let registry: RegistryService
+    public let events = EventBus()
     let logger: Logger
 
     public init(root: String, logger: Logger) throws(EngineError) {
@@ -35,7 +36,7 @@ public final class Engine: Sendable {
             throw EngineError(.internalError, "cannot prepare \(root): \(error)")
         }
         images = ImageService(store: store, usage: ImageUsage(containers: { containerStore.users(of: $0) }), logger: logger)
-        containers = ContainerService(root: root, images: images, store: containerStore, logger: logger)
+        containers = ContainerService(root: root, images: images, store: containerStore, events: events, logger: logger)
         transfer = ImageTransfer(images: images, scratch: root + "/tmp", logger: logger)
         system = SystemService(root: root, images: images)
         bootstrapper = Bootstrapper(transfer: transfer, scratch: root + "/tmp", logger: logger)

@@ -76,6 +76,8 @@ extension ContainerService {
             controls.withLock { $0[record.id] = control }
             monitor(record.id, control: control, cgroup: cgroup)
             logger.info("started container", metadata: ["id": "\(record.shortID)", "pid": "\(pid)"])
+            emit(record, "start")
+            watchHealth(record.id)
         case .failed(let message, let exitCode):
             let code = exitCode ?? 125
             // Docker leaves a container whose process never started as "created", with the code.
@@ -226,6 +228,7 @@ extension ContainerService {
         }
         let finished = record ?? current
         logger.info("container exited", metadata: ["id": "\(finished.shortID)", "code": "\(finished.state.exitCode)"])
+        emit(finished, "die", ["exitCode": "\(finished.state.exitCode)"])
         notifyExit(finished)
         if finished.hostConfig.AutoRemove == true {
             try? remove(id, force: true)
@@ -302,6 +305,7 @@ extension ContainerService {
             try? send(record.id, .kill(signal: SIGKILL))
             _ = await waitForExit(record.id, seconds: 30)
         }
+        emit(record, "stop")
     }
 
     func waitForExit(_ id: String, seconds: Int) async -> Bool {
@@ -324,6 +328,7 @@ extension ContainerService {
         }
         _ = try? store.update(record.id) { $0.state.stoppedByUser = true }
         try send(record.id, .kill(signal: signal))
+        emit(record, "kill", ["signal": "\(signal)"])
     }
 
     func send(_ id: String, _ command: ShimCommand) throws(EngineError) {
@@ -371,6 +376,7 @@ extension ContainerService {
         }
         store.remove(record.id)
         logger.info("removed container", metadata: ["id": "\(record.shortID)"])
+        emit(record, "destroy")
     }
 
     // MARK: live restore
@@ -386,6 +392,7 @@ extension ContainerService {
                let control = try? ShimControl.connect(files, timeout: .seconds(2)) {
                 controls.withLock { $0[record.id] = control }
                 monitor(record.id, control: control, cgroup: cgroup)
+                watchHealth(record.id, resumed: true)
                 logger.info("reattached to running container", metadata: ["id": "\(record.shortID)"])
             } else {
                 finish(record.id, observed: nil, cgroup: cgroup)
