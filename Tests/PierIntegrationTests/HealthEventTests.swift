@@ -109,3 +109,34 @@ import Testing
         }
     }
 }
+
+/// `stats`, through pier and the docker CLI.
+@Suite(.serialized) struct StatsTests {
+    @Test func statsShowLimitsUsageAndPids() throws {
+        try withDaemon { daemon in
+            try daemon.bootstrapBusybox()
+            #expect(daemon.pier(["run", "-d", "--name", "spin", "--memory", "64m", "--pids-limit", "50", "busybox", "sh", "-c",
+                                 "sleep 100 & while true; do :; done"]).status == 0)
+            let stats = daemon.pier(["stats", "--no-stream", "--format", "{{.Name}}|{{.CPUPerc}}|{{.MemUsage}}|{{.PIDs}}", "spin"])
+            #expect(stats.status == 0, "\(stats)")
+            let fields = stats.stdout.trimmingCharacters(in: .newlines).split(separator: "|").map(String.init)
+            #expect(fields.count == 4, "\(stats)")
+            if fields.count == 4 {
+                #expect(fields[0] == "spin")
+                // A busy loop uses CPU: well above zero on any machine.
+                let cpu = Double(fields[1].dropLast()) ?? 0
+                #expect(cpu > 10, "\(fields[1])")
+                #expect(fields[2].hasSuffix(" / 64MiB"), "\(fields[2])")
+                #expect(fields[3] == "2", "\(fields[3])")   // sh and sleep
+            }
+            let table = daemon.pier(["stats", "--no-stream"]).stdout
+            #expect(table.hasPrefix("CONTAINER ID   NAME      CPU %     MEM USAGE / LIMIT   MEM %     NET I/O   BLOCK I/O   PIDS\n"), "\(table)")
+            let docker = daemon.docker(["stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}} {{.PIDs}}", "spin"])
+            #expect(docker.stdout.hasPrefix("spin ") && docker.stdout.contains(" / 64MiB 2"), "\(docker)")
+            let missing = daemon.pier(["stats", "--no-stream", "nosuch"])
+            #expect(missing.status == 1)
+            #expect(missing.stderr.contains("No such container: nosuch"))
+            #expect(daemon.pier(["rm", "-f", "spin"]).status == 0)
+        }
+    }
+}

@@ -160,6 +160,35 @@ extension Router {
             try await Blocking.run { try containers.rename(id, to: name) }
             try await writer.empty()
         }
+        add(.GET, "/containers/{id}/stats") { request, _, writer in
+            let id = request.parameter("id")
+            let stream = request.query["stream"].map { $0 == "1" || $0 == "true" } ?? true
+            var previous = try await Blocking.run { try containers.statsSample(id) }
+            func next() async throws -> ContainerStats {
+                var sample = try await Blocking.run { try containers.statsSample(id) }
+                sample.precpu_stats = previous.cpu_stats
+                sample.preread = previous.read
+                previous = sample
+                return sample
+            }
+            guard stream else {
+                // Two samples half a second apart, so CPU % has a span to measure (one-shot: one).
+                if !request.query.bool("one-shot") {
+                    try await Task.sleep(for: .milliseconds(500))
+                    _ = try await next()
+                }
+                try await writer.json(previous)
+                return
+            }
+            try await writer.writeHead(status: .ok, contentType: "application/json")
+            try await writer.writeBody(try JSONCoding.encode(previous) + [10])
+            while true {
+                try await Task.sleep(for: .seconds(1))
+                guard let sample = try? await next() else { break }   // removed: the stream ends
+                try await writer.writeBody(try JSONCoding.encode(sample) + [10])
+            }
+            try await writer.end()
+        }
         add(.GET, "/containers/{id}/top") { request, _, writer in
             let id = request.parameter("id")
             let (titles, processes) = try await Blocking.run { try containers.top(id) }
