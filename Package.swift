@@ -74,7 +74,7 @@ let package = Package(
         .target(name: "PierClient", dependencies: ["PierAPI"]),
         // The `pier` command line: one command a file, Docker's flags and columns.
         .target(name: "PierCLI", dependencies: [
-            "PierClient", "PierAPI", "PierOCI",
+            "PierClient", "PierAPI", "PierOCI", "PierArchive",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

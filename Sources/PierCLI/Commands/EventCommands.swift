@@ -19,7 +19,7 @@ struct Events: ParsableCommand {
         if !filters.isEmpty { query.append(("filters", FilterFlags.encode(filters))) }
         let template = try format.map { try Listing.compile(GoTemplate.expandEscapes($0 == "json" ? "{{json .}}" : $0)) }
         let response = try call { try daemon.client().send("GET", "/events", query: query) }
-        try response.throwIfError([])
+        if response.status >= 400 { try call { try response.throwIfError(try response.readAll()) } }
         try response.forEachLine { line in
             guard let event = try? JSONValue.parse(line) else { return }
             if let template {

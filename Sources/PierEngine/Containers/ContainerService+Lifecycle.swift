@@ -384,6 +384,14 @@ extension ContainerService {
     /// After pierd starts: reconnect to the shims of running containers, and record the exit
     /// of those that ended while pierd was down.
     public func restore() {
+        // A `cp` into a stopped container that pierd did not live to finish left its mount.
+        for record in store.all() {
+            let mountPoint = store.directory(record.id) + "/cp-root"
+            if access(mountPoint, F_OK) == 0 {
+                umount2(mountPoint, Int32(MNT_DETACH))
+                rmdir(mountPoint)
+            }
+        }
         for record in store.all() where record.state.status == .running || record.state.status == .paused
             || record.state.status == .restarting {
             let files = ShimFiles(directory: store.directory(record.id))

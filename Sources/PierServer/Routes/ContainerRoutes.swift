@@ -160,6 +160,29 @@ extension Router {
             try await Blocking.run { try containers.rename(id, to: name) }
             try await writer.empty()
         }
+        // `docker cp`: HEAD stats a path, GET streams it as a tar, PUT unpacks a tar into a directory.
+        let pathStat: RouteHandler = { request, _, writer in
+            let id = request.parameter("id")
+            guard let path = request.query["path"], !path.isEmpty else { throw APIError.badRequest("archive needs path=") }
+            let stat = try await Blocking.run { try containers.statPath(id, path: path) }
+            let header = [("X-Docker-Container-Path-Stat", Data(try JSONCoding.encode(stat)).base64EncodedString())]
+            if request.method == .HEAD {
+                try await writer.writeHead(status: .ok, contentType: "application/x-tar", contentLength: 0, extraHeaders: header)
+                try await writer.end()
+                return
+            }
+            try await writer.writeHead(status: .ok, contentType: "application/x-tar", extraHeaders: header)
+            try await Blocking.streamResponse(writer) { sink in try containers.archive(id, path: path, head: { _ in }, sink: sink) }
+            try await writer.end()
+        }
+        add(.HEAD, "/containers/{id}/archive", pathStat)
+        add(.GET, "/containers/{id}/archive", pathStat)
+        add(.PUT, "/containers/{id}/archive") { request, body, writer in
+            let id = request.parameter("id")
+            guard let path = request.query["path"], !path.isEmpty else { throw APIError.badRequest("archive needs path=") }
+            try await Blocking.withBodySource(body) { source in try containers.extract(id, path: path, source: source) }
+            try await writer.empty(status: .ok)
+        }
         add(.GET, "/containers/{id}/stats") { request, _, writer in
             let id = request.parameter("id")
             let stream = request.query["stream"].map { $0 == "1" || $0 == "true" } ?? true
