@@ -12,7 +12,7 @@ public struct Pier: ParsableCommand {
             Images.self, Tag.self, Rmi.self, Inspect.self, History.self, Import.self, Save.self, Load.self,
             Pull.self, Push.self, Login.self, Logout.self, Search.self,
             ContainerGroup.self, Run.self, Create.self, Start.self, Stop.self, Restart.self, Kill.self, Rm.self, Wait.self,
-            Ps.self, Logs.self, Exec.self, Pause.self, Unpause.self, Rename.self, Top.self, Events.self, Stats.self, Copy.self,
+            Ps.self, Logs.self, Exec.self, Pause.self, Unpause.self, Rename.self, Top.self, Events.self, Stats.self, Copy.self, Attach.self,
             Bootstrap.self, Version.self, Info.self,
         ])
 

@@ -107,3 +107,66 @@ import Testing
         }
     }
 }
+
+/// `-it` through a real terminal (tmux), window-size changes, and `attach`.
+@Suite(.serialized) struct TerminalTests {
+    /// A tmux server of its own, so the test never touches a user's sessions.
+    struct Tmux {
+        let socket = NSTemporaryDirectory() + "pier-tmux-" + UUID().uuidString.prefix(8)
+        func run(_ arguments: [String]) -> CommandResult { PierIntegrationTests.run("/usr/bin/tmux", ["-S", socket] + arguments) }
+        func screen() -> String { run(["capture-pane", "-p", "-t", "t"]).stdout }
+        /// Waits up to 10 s for `text` on the screen.
+        func waitFor(_ text: String) -> Bool {
+            for _ in 0..<100 {
+                if screen().contains(text) { return true }
+                usleep(100_000)
+            }
+            return false
+        }
+        func kill() { _ = run(["kill-server"]); unlink(socket) }
+    }
+
+    func interactiveSession(_ command: String) throws {
+        try requirePeer("tmux")
+        let tmux = Tmux()
+        defer { tmux.kill() }
+        #expect(tmux.run(["new-session", "-d", "-s", "t", "-x", "80", "-y", "24", command + "; echo EXITED $?; sleep 30"]).status == 0)
+        #expect(tmux.waitFor("/ #"), "\(tmux.screen())")   // capture-pane drops trailing blanks
+        _ = tmux.run(["send-keys", "-t", "t", "echo $((6*7)); stty size", "Enter"])
+        #expect(tmux.waitFor("42\n24 80"), "\(tmux.screen())")
+        _ = tmux.run(["resize-window", "-t", "t", "-x", "100", "-y", "30"])
+        usleep(300_000)
+        _ = tmux.run(["send-keys", "-t", "t", "stty size; exit 3", "Enter"])
+        #expect(tmux.waitFor("30 100"), "the new window size reaches the container: \(tmux.screen())")
+        #expect(tmux.waitFor("EXITED 3"), "\(tmux.screen())")
+    }
+
+    @Test func pierRunInteractiveTerminal() throws {
+        try withDaemon { daemon in
+            try daemon.bootstrapBusybox()
+            try interactiveSession("PIER_HOST=unix://\(daemon.socket) \(TestDaemon.pier) run -it --rm busybox sh")
+        }
+    }
+
+    @Test func dockerRunInteractiveTerminal() throws {
+        try withDaemon { daemon in
+            try daemon.bootstrapBusybox()
+            try interactiveSession("DOCKER_HOST=unix://\(daemon.socket) docker run -it --rm busybox sh")
+        }
+    }
+
+    @Test func attachFollowsARunningContainer() throws {
+        try withDaemon { daemon in
+            try daemon.bootstrapBusybox()
+            #expect(daemon.pier(["run", "-d", "--name", "talker", "busybox", "sh", "-c",
+                                 "sleep 0.5; for i in 1 2 3; do echo line $i; sleep 0.1; done; exit 4"]).status == 0)
+            let attached = daemon.pier(["attach", "talker"])
+            #expect(attached.status == 4, "\(attached)")
+            #expect(attached.stdout.contains("line 3\n"), "\(attached)")
+            let stopped = daemon.pier(["attach", "talker"])
+            #expect(stopped.status == 1)
+            #expect(stopped.stderr.contains("You cannot attach to a stopped container, start it first"))
+            #expect(daemon.pier(["rm", "talker"]).status == 0)
+        }
+    }
+}

@@ -225,7 +225,11 @@ extension Router {
             let id = request.parameter("id")
             try await writer.json(try await Blocking.run { try containers.inspectExec(id) })
         }
-        add(.POST, "/exec/{id}/resize") { _, _, writer in
+        add(.POST, "/exec/{id}/resize") { request, _, writer in
+            let id = request.parameter("id")
+            try await Blocking.run {
+                try containers.resizeExec(id, rows: request.query.int("h") ?? 24, columns: request.query.int("w") ?? 80)
+            }
             try await writer.empty(status: .ok)
         }
     }
