@@ -30,20 +30,24 @@ extension ContainerService {
         var cgroup: CgroupManager?
         let files = ShimFiles(directory: directory)
         let shim: ShimProcess
+        var phases = StartPhases()
         do {
             if let hierarchy {
                 let manager = try CgroupManager(hierarchy: hierarchy, id: record.id, logger: logger)
                 try manager.create()
                 cgroup = manager
             }
+            phases.mark("cgroup")
             let spec = try containerSpec(record, lowerDirs: lowerDirs, cgroup: cgroup)
             let built = try SpecBuilder(host: host).build(spec)
             if let cgroup, let resources = built.spec.linux?.resources { try cgroup.apply(resources) }
             try built.write(toBundle: directory + "/bundle")
+            phases.mark("spec")
             let logOptions = record.hostConfig.LogConfig?.Config ?? [:]
             shim = try launcher.run(id: record.id, files: files,
                                     logMaxSize: logOptions["max-size"].flatMap(ContainerService.parseSize),
                                     logMaxFiles: logOptions["max-file"].flatMap { Int($0) })
+            phases.mark("shim")
         } catch {
             // Nothing of a container that could not start stays behind; `--rm` removes the container too.
             try? cgroup?.remove()
@@ -56,9 +60,11 @@ extension ContainerService {
             control = try ShimControl.connect(files)
             do {
                 _ = try control.waitForReady()
+                phases.mark("ready")
                 // A `run` that attached before `start` must see all the output: let those clients connect first.
                 waitForPendingAttach(record.id)
                 outcome = try control.start()
+                phases.mark("exec")
             } catch let error as RuntimeError where error.code == .shim {
                 // Setup failed before the process could start (the shim reports it, then `exited`).
                 let exit = try? files.readExit()
@@ -76,6 +82,7 @@ extension ContainerService {
             controls.withLock { $0[record.id] = control }
             monitor(record.id, control: control, cgroup: cgroup)
             logger.info("started container", metadata: ["id": "\(record.shortID)", "pid": "\(pid)"])
+            logger.debug("start phases", metadata: ["id": "\(record.shortID)", "ms": "\(phases.summary)"])
             emit(record, "start")
             watchHealth(record.id)
         case .failed(let message, let exitCode):
@@ -412,5 +419,24 @@ extension ContainerService {
                 try? start(record.id)
             }
         }
+    }
+}
+
+/// Milliseconds spent in each step of a container start, for the debug log.
+struct StartPhases {
+    private var last = ContinuousClock.now
+    private var steps: [(String, Duration)] = []
+
+    mutating func mark(_ name: String) {
+        let now = ContinuousClock.now
+        steps.append((name, now - last))
+        last = now
+    }
+
+    var summary: String {
+        steps.map { name, duration in
+            let ms = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+            return "\(name)=" + String(format: "%.1f", ms)
+        }.joined(separator: " ")
     }
 }
