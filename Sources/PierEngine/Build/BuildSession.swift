@@ -137,6 +137,8 @@ final class BuildSession {
         }
         let record = try commitImage(run.state, names: names)
         output(.imageID(record.id))
+        // With -q the daemon's only line is the ID (what `docker build -q` prints).
+        if options.quiet { output(.stream(record.id.description + "\n")) }
         try emit("Successfully built \(record.id.shortID)\n")
         for name in names { try emit("Successfully tagged \(name.familiarDescription)\n") }
         builder.logger.info("built image", metadata: ["id": "\(record.id)", "names": "\(names.map(\.familiarDescription))"])
