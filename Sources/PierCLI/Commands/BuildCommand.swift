@@ -223,6 +223,7 @@ struct BuildPrinter {
     let mode: Mode
     var pending = ""
     var current: (text: String, start: Date, cached: Bool)?
+    var headerOpen = false
 
     init(mode: Mode) { self.mode = mode }
 
@@ -244,17 +245,21 @@ struct BuildPrinter {
     private mutating func handle(_ line: String) {
         if line.hasPrefix("Successfully ") {
             closeStep()
-            FileHandle.standardOutput.write(Data("\(line)\n".utf8))
+            write("\(line)\n")
         } else if line.hasPrefix("Step ") {
             closeStep()
             current = (line, Date(), false)
-            FileHandle.standardOutput.write(Data("\u{1B}[1m=> \(line)\u{1B}[0m\n".utf8))
+            // The header stays open: a step without output gets its time on the same line.
+            write("\u{1B}[1m=> \(line)\u{1B}[0m")
+            headerOpen = true
         } else if line == " ---> Using cache" {
             current?.cached = true
         } else if line.hasPrefix(" ---> ") || line.hasPrefix("Removing intermediate container") {
             return
         } else {
-            FileHandle.standardOutput.write(Data("   \(line)\n".utf8))
+            if headerOpen { write("\n") }
+            headerOpen = false
+            write("   \(line)\n")
         }
     }
 
@@ -262,14 +267,19 @@ struct BuildPrinter {
         guard let step = current else { return }
         let seconds = Date().timeIntervalSince(step.start)
         let status = step.cached ? "CACHED" : String(format: "%.2fs", seconds)
-        FileHandle.standardOutput.write(Data("   \u{1B}[2m\(status)\u{1B}[0m\n".utf8))
+        write(headerOpen ? "  \u{1B}[2m\(status)\u{1B}[0m\n" : "   \u{1B}[2m\(status)\u{1B}[0m\n")
+        headerOpen = false
         current = nil
+    }
+
+    private func write(_ text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
     }
 
     mutating func finish(failed: Bool) {
         if mode == .tty {
             if !pending.isEmpty { handle(pending) }
-            if !failed { closeStep() }
+            if !failed { closeStep() } else if headerOpen { write("\n") }
         }
     }
 }
