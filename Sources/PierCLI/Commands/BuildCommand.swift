@@ -153,7 +153,11 @@ final class ContextSource: @unchecked Sendable {
         }
         dockerfileName = name
         var ignore: DockerIgnore?
-        if let bytes = FileManager.default.contents(atPath: root + "/.dockerignore") {
+        var ignoreFiles = [root + "/.dockerignore"]
+        if let dockerfile, dockerfile != "-" {
+            ignoreFiles.insert(URL(fileURLWithPath: dockerfile).standardizedFileURL.path + ".dockerignore", at: 0)
+        }
+        if let bytes = ignoreFiles.lazy.compactMap({ FileManager.default.contents(atPath: $0) }).first {
             do { ignore = try DockerIgnore(String(decoding: bytes, as: UTF8.self)) } catch {
                 throw CLIError("error checking context: \(error.description)")
             }
@@ -162,7 +166,7 @@ final class ContextSource: @unchecked Sendable {
         guard pipe(&fds) == 0 else { throw CLIError("cannot create a pipe: \(String(cString: strerror(errno)))") }
         fd = fds[0]
         let output = fds[1]
-        let keep: Set<String> = [name, ".dockerignore"]
+        let keep: Set<String> = [name, ".dockerignore", name + ".dockerignore"]
         threaded = true
         let files = ContextFiles(root: root, ignore: ignore, keep: keep, extra: extra)
         Thread.detachNewThread { [self] in

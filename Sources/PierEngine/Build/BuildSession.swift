@@ -84,7 +84,12 @@ final class BuildSession {
         guard let bytes = FileManager.default.contents(atPath: dockerfilePath) else {
             throw EngineError(.invalidArgument, "Cannot locate specified Dockerfile: \(options.dockerfile)")
         }
-        if let ignoreBytes = FileManager.default.contents(atPath: contextDirectory + "/.dockerignore") {
+        // A Dockerfile the client added from outside the context (`-f -`, `-f ../x`) is not part of it.
+        if (options.dockerfile as NSString).lastPathComponent.hasPrefix(".dockerfile.") { unlink(dockerfilePath) }
+        // `NAME.Dockerfile.dockerignore` beside the Dockerfile wins over the context's `.dockerignore`.
+        let specificIgnore = try contextPath(options.dockerfile + ".dockerignore", what: "ignore file")
+        if let ignoreBytes = FileManager.default.contents(atPath: specificIgnore)
+            ?? FileManager.default.contents(atPath: contextDirectory + "/.dockerignore") {
             ignore = try DockerIgnore(String(decoding: ignoreBytes, as: UTF8.self))
         }
         let names = try options.tags.map { tag throws(EngineError) -> ImageReference in

@@ -11,6 +11,9 @@ extension Router {
     mutating func addBuildRoutes(_ engine: Engine) {
         add(.POST, "/build") { request, body, writer in
             let options = try Router.buildOptions(request)
+            if request.query["version"] == "2" {
+                throw APIError.badRequest("Pier serves the classic builder (version 1), not BuildKit: build with DOCKER_BUILDKIT=0")
+            }
             if let remote = request.query["remote"], !remote.isEmpty {
                 throw APIError.badRequest("building from a remote context (\(remote)) is not supported; send the context as a tar")
             }
