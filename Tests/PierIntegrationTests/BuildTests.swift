@@ -239,6 +239,32 @@ import Testing
         #expect(current.pier(["run", "--rm", "interrupted"]).stdout == "done\n")
     }
 
+    @Test func interruptedClientStopsTheBuild() throws {
+        try withDaemon { daemon in
+            try daemon.bootstrapBusybox()
+            let context = try Context(["Dockerfile": "FROM busybox\nRUN echo start && sleep 20 && echo done > /done\nCMD [\"cat\", \"/done\"]\n"])
+            let started = Date()
+            guard let pid = spawn(TestDaemon.pier, ["build", "-t", "interrupted", context.path], environment: daemon.environment,
+                                  stdin: "/dev/null", stdout: "/dev/null", stderr: "/dev/null") else {
+                throw TestFailure("cannot start pier build")
+            }
+            usleep(1_500_000)
+            // The client dies as on Ctrl-C (SIGKILL: test threads may block or ignore SIGINT/SIGTERM, and children inherit that).
+            kill(pid, SIGKILL)
+            _ = waitForExit(pid)
+            // The RUN container is killed: its directory goes away well before the command would have ended.
+            var left: [String] = ["?"]
+            while Date().timeIntervalSince(started) < 15 {
+                left = (try? FileManager.default.contentsOfDirectory(atPath: daemon.root + "/builder/containers")) ?? []
+                if left.isEmpty { break }
+                usleep(200_000)
+            }
+            #expect(left.isEmpty, "RUN containers left: \(left)")
+            #expect(Date().timeIntervalSince(started) < 15)
+            #expect(daemon.pier(["image", "inspect", "interrupted"]).status != 0)
+        }
+    }
+
     @Test func dockerCLIBuildsAgainstPierd() throws {
         try requirePeer("docker")
         try withDaemon { daemon in

@@ -22,6 +22,8 @@ extension Router {
                 case failed(String)
             }
             let cancellation = BuildCancellation()
+            // Ctrl-C on the client closes the connection: the build stops (a running RUN is killed).
+            writer.channel.closeFuture.whenComplete { _ in cancellation.cancel() }
             let (events, continuation) = AsyncStream.makeStream(of: Event.self)
             let box = BodyBox(body)
             let task = Task {
