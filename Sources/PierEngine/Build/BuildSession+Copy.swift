@@ -102,8 +102,9 @@ extension BuildSession {
 
         let rawDestination = try expand(request.destination)
         let workingDirectory = run.config.WorkingDir ?? "/"
-        let destination = BuildSession.cleanAbsolute(
-            rawDestination.hasPrefix("/") ? rawDestination : workingDirectory + "/" + rawDestination)
+        // Symlinks on the way are followed inside the image, so a layer never shadows a linked directory.
+        let destination = LayeredPath.resolve(
+            rawDestination.hasPrefix("/") ? rawDestination : workingDirectory + "/" + rawDestination, in: lowerDirs)
         let count = matches.count + inline.count
         if count > 1, !rawDestination.hasSuffix("/") {
             throw stepError(line, "When using \(request.keyword) with more than one source file, "
@@ -198,9 +199,9 @@ extension BuildSession {
     }
 
     func exactMatch(_ relative: String, in tree: SourceTree, fromContext: Bool) -> [SourceMatch] {
-        let host = relative.isEmpty ? tree.root : tree.root + "/" + relative
+        guard let host = BuildSession.resolve(relative, inside: tree.root) else { return [] }
         var info = stat()
-        guard followStat(host, &info) == 0 else { return [] }
+        guard lstat(host, &info) == 0 else { return [] }
         if !relative.isEmpty, tree.isExcluded(relative), !(info.st_mode & S_IFMT == S_IFDIR && tree.ignore?.hasExceptions == true) {
             return []
         }
@@ -224,8 +225,8 @@ extension BuildSession {
         }
         return current.compactMap { relative in
             var info = stat()
-            guard followStat(tree.root + "/" + relative, &info) == 0 else { return nil }
-            return SourceMatch(host: tree.root + "/" + relative, relative: relative, info: info)
+            guard let host = BuildSession.resolve(relative, inside: tree.root), lstat(host, &info) == 0 else { return nil }
+            return SourceMatch(host: host, relative: relative, info: info)
         }
     }
 
@@ -449,7 +450,30 @@ struct LayerStaging {
     }
 }
 
-/// stat(2), following links (the struct and the function share a name in Swift's Glibc).
-func followStat(_ path: String, _ info: inout stat) -> Int32 {
-    fstatat(AT_FDCWD, path, &info, 0)
+extension BuildSession {
+    /// The host path of `relative` inside `root`, following symlinks as if `root` were `/`: a
+    /// link in the context or in a --from stage can never reach the host's files. Nil when a
+    /// component is missing.
+    static func resolve(_ relative: String, inside root: String) -> String? {
+        var pending = relative.split(separator: "/").map(String.init)
+        var resolved: [String] = []
+        var links = 0
+        while !pending.isEmpty {
+            let component = pending.removeFirst()
+            if component == "." || component.isEmpty { continue }
+            if component == ".." { _ = resolved.popLast(); continue }
+            let host = root + "/" + (resolved + [component]).joined(separator: "/")
+            var info = stat()
+            guard lstat(host, &info) == 0 else { return nil }
+            if info.st_mode & S_IFMT == S_IFLNK {
+                links += 1
+                guard links <= 40, let target = try? FileManager.default.destinationOfSymbolicLink(atPath: host) else { return nil }
+                if target.hasPrefix("/") { resolved = [] }
+                pending = target.split(separator: "/").map(String.init) + pending
+                continue
+            }
+            resolved.append(component)
+        }
+        return resolved.isEmpty ? root : root + "/" + resolved.joined(separator: "/")
+    }
 }

@@ -208,6 +208,11 @@ final class OutputTail: Sendable {
 /// show it: the topmost layer that has it wins; a whiteout on the way hides it.
 enum LayeredPath {
     static func stat(_ path: String, in layers: [String]) -> Glibc.stat? {
+        find(path, in: layers)?.info
+    }
+
+    /// The entry and the host path it was found at.
+    static func find(_ path: String, in layers: [String]) -> (info: Glibc.stat, host: String)? {
         let components = path.split(separator: "/").map(String.init)
         for layer in layers {
             var host = layer
@@ -220,8 +225,31 @@ enum LayeredPath {
             }
             if hidden { return nil }
             var info = Glibc.stat()
-            if lstat(host, &info) == 0, host == layer + "/" + components.joined(separator: "/") { return info }
+            if lstat(host, &info) == 0, host == layer + "/" + components.joined(separator: "/") { return (info, host) }
         }
         return nil
+    }
+
+    /// `path` with every symlink among its components followed inside the image (as Docker
+    /// resolves a COPY destination: `/bin/` on a merged-/usr image is `/usr/bin/`).
+    static func resolve(_ path: String, in layers: [String]) -> String {
+        var pending = path.split(separator: "/").map(String.init)
+        var resolved: [String] = []
+        var links = 0
+        while !pending.isEmpty {
+            let component = pending.removeFirst()
+            if component == "." { continue }
+            if component == ".." { _ = resolved.popLast(); continue }
+            let candidate = "/" + (resolved + [component]).joined(separator: "/")
+            if links < 40, let found = find(candidate, in: layers), found.info.st_mode & S_IFMT == S_IFLNK,
+               let target = try? FileManager.default.destinationOfSymbolicLink(atPath: found.host) {
+                links += 1
+                if target.hasPrefix("/") { resolved = [] }
+                pending = target.split(separator: "/").map(String.init) + pending
+                continue
+            }
+            resolved.append(component)
+        }
+        return "/" + resolved.joined(separator: "/")
     }
 }
