@@ -220,6 +220,34 @@ import Testing
         }
     }
 
+    @Test func copyFollowsLinksInsideTheImageOnly() throws {
+        try withDaemon { daemon in
+            try daemon.bootstrapBusybox()
+            let context = try Context([
+                "Dockerfile": """
+                FROM busybox
+                RUN mkdir -p /usr/lib2 && ln -s usr/lib2 /lib2
+                COPY tool /lib2/
+                COPY alias /copied
+                CMD ["sh", "-c", "readlink /lib2; cat /usr/lib2/tool /copied"]
+                """,
+                "tool": "tool\n",
+                "real": "real\n",
+            ])
+            try FileManager.default.createSymbolicLink(atPath: context.path + "/alias", withDestinationPath: "real")
+            let built = build(daemon, context, ["-t", "links"])
+            #expect(built.status == 0, "\(built)")
+            // The merged-/usr style link stays a link; the context's relative link is followed.
+            #expect(daemon.pier(["run", "--rm", "links"]).stdout == "usr/lib2\ntool\nreal\n")
+            // A link in the context that points at the host's files is not followed out of the context.
+            try FileManager.default.createSymbolicLink(atPath: context.path + "/escape", withDestinationPath: "/etc/hostname")
+            try context.write("Dockerfile", "FROM busybox\nCOPY escape /escape\n")
+            let escape = build(daemon, context)
+            #expect(escape.status != 0)
+            #expect(escape.stderr.contains("COPY source \"escape\" not found in build context"), "\(escape)")
+        }
+    }
+
     @Test func killedDaemonLeavesNoPartialImageOrCache() throws {
         let daemon = try TestDaemon()
         var current = daemon
