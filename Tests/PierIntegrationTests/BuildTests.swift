@@ -86,6 +86,9 @@ import Testing
             let history = daemon.pier(["history", "--no-trunc", "--format", "{{.CreatedBy}}", "app:1"]).stdout
             // VERSION is also an ENV, which wins over the ARG: the RUN sees no extra build args.
             #expect(history.contains("\n/bin/sh -c echo \"built $VERSION\" > built.txt && rm -f /etc/motd\n"), "\(history)")
+            // The config and manifest the build wrote validate against the OCI image-spec schemas.
+            let id = String(inspect(daemon, "{{.Id}}", "app:1").dropFirst("sha256:".count))
+            try expectValidOCI(daemon.root + "/image/content/blobs/sha256/" + id, schema: "config-schema.json")
             // ONBUILD triggers run in a build FROM the image.
             let child = try Context(["Dockerfile": "FROM app:1\nRUN true\n"])
             let triggered = build(daemon, child, ["-t", "child"])
@@ -93,6 +96,29 @@ import Testing
             #expect(triggered.stdout.contains("triggered"))
             #expect(!inspect(daemon, "{{json .Config.OnBuild}}", "child").contains("triggered"))
         }
+    }
+
+    /// Validates a JSON file with python's jsonschema against ../shared/conformance/oci-image-schema.
+    func expectValidOCI(_ file: String, schema: String) throws {
+        var directory = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { directory.deleteLastPathComponent() }
+        let schemas = directory.deletingLastPathComponent().appendingPathComponent("shared/conformance/oci-image-schema").path
+        guard FileManager.default.fileExists(atPath: schemas + "/" + schema) else {
+            throw TestFailure("the OCI schemas are not at \(schemas)")
+        }
+        let script = """
+        import json, sys, pathlib, warnings
+        warnings.filterwarnings("ignore")
+        from jsonschema import Draft4Validator, RefResolver
+        d = pathlib.Path(sys.argv[1])
+        local = lambda uri: json.loads((d / uri.split("#")[0].rsplit("/", 1)[1]).read_text())
+        schema = json.loads((d / sys.argv[2]).read_text())
+        resolver = RefResolver.from_schema(schema, handlers={"https": local, "http": local})
+        errors = [e.message for e in Draft4Validator(schema, resolver=resolver).iter_errors(json.load(open(sys.argv[3])))]
+        print("\\n".join(errors)); sys.exit(1 if errors else 0)
+        """
+        let result = run("/usr/bin/env", ["python3", "-c", script, schemas, schema, file])
+        #expect(result.status == 0, "\(file) does not validate against \(schema): \(result)")
     }
 
     @Test func cacheReusesOnlyWhatIsUnchanged() throws {
