@@ -64,6 +64,16 @@ struct BuildCache: Sendable {
         if rename(temporary, path(key)) != 0 { unlink(temporary) }
     }
 
+    /// Forgets every entry; returns their keys. (Their layers go with the next image GC unless an
+    /// image uses them.)
+    func prune() -> [String] {
+        var removed: [String] = []
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where unlink(directory + "/" + name) == 0 {
+            if !name.hasPrefix(".") { removed.append(name) }
+        }
+        return removed
+    }
+
     /// Removes temporary files an interrupted build left.
     func removeAbandoned() {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasPrefix(".tmp-") {

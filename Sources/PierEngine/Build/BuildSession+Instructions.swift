@@ -24,7 +24,7 @@ extension BuildSession {
                 } else if let value = argument.defaultValue {
                     run.arguments[argument.name] = try expand(value)
                 } else if let global = globalArguments[argument.name] {
-                    run.arguments[argument.name] = global
+                    run.arguments[argument.name] = global   // a global ARG, or a platform one (TARGETARCH …)
                 }
             }
             try emit(" ---> \(run.id.shortID)\n")

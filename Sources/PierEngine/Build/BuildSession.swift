@@ -136,7 +136,9 @@ final class BuildSession {
                 state.config.config = config
             }
         }
-        let unused = options.buildArgs.keys.filter { !consumedArguments.contains($0) && !BuildSession.predefinedArguments.contains($0) }
+        let unused = options.buildArgs.keys.filter {
+            !consumedArguments.contains($0) && !BuildSession.predefinedArguments.contains($0) && BuildSession.platformArguments[$0] == nil
+        }
         if !unused.isEmpty {
             try emit("[Warning] One or more build-args [\(unused.sorted().joined(separator: " "))] were not consumed\n")
         }
@@ -181,7 +183,22 @@ final class BuildSession {
         "ALL_PROXY", "all_proxy",
     ]
 
+    /// BuildKit's automatic platform arguments: usable in FROM, and in a stage once declared.
+    static var platformArguments: [String: String] {
+        let host = Platform.host
+        let platform = "\(host.os)/\(host.architecture)" + (host.variant.map { "/\($0)" } ?? "")
+        var values: [String: String] = [:]
+        for prefix in ["TARGET", "BUILD"] {
+            values[prefix + "PLATFORM"] = platform
+            values[prefix + "OS"] = host.os
+            values[prefix + "ARCH"] = host.architecture
+            values[prefix + "VARIANT"] = host.variant ?? ""
+        }
+        return values
+    }
+
     func evaluateGlobalArguments() throws {
+        globalArguments = BuildSession.platformArguments
         for argument in stages.globalArguments {
             consumedArguments.insert(argument.name)
             if let given = options.buildArgs[argument.name], let given {

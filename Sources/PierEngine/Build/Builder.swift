@@ -38,6 +38,11 @@ public final class Builder: Sendable {
         try? FileManager.default.removeItem(atPath: root + "/containers")
     }
 
+    /// `docker builder prune`: forgets the build cache. Returns the entries removed.
+    public func pruneCache() -> [String] {
+        cache.prune()
+    }
+
     /// Builds an image from a context tar stream. Events go to `output` as they happen; the
     /// returned digest is the image ID. Nothing is named or cached unless it is complete.
     public func build(context: ArchiveSource, options: BuildOptions, cancellation: BuildCancellation = BuildCancellation(),

@@ -9,6 +9,7 @@ import PierEngine
 /// Docker's legacy builder answers `DOCKER_BUILDKIT=0 docker build`.
 extension Router {
     mutating func addBuildRoutes(_ engine: Engine) {
+        addBuildPruneRoute(engine)
         add(.POST, "/build") { request, body, writer in
             let options = try Router.buildOptions(request)
             if request.query["version"] == "2" {
@@ -63,6 +64,19 @@ extension Router {
                 throw error
             }
         }
+    }
+
+    /// `POST /build/prune` (`docker builder prune`): the answer's shape is swagger's `BuildPruneResponse`.
+    mutating func addBuildPruneRoute(_ engine: Engine) {
+        add(.POST, "/build/prune") { _, _, writer in
+            let removed = try await Blocking.run { engine.builder.pruneCache() }
+            try await writer.json(BuildPruneResponse(CachesDeleted: removed, SpaceReclaimed: 0))
+        }
+    }
+
+    struct BuildPruneResponse: Encodable {
+        var CachesDeleted: [String]
+        var SpaceReclaimed: Int64
     }
 
     /// The query of `POST /build` (swagger v1.41 `ImageBuild`).
