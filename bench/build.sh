@@ -3,7 +3,8 @@
 # Docker's legacy builder (DOCKER_BUILDKIT=0), the same Dockerfile and context for both.
 source "$(dirname "$0")/lib.sh"
 trap stop_all EXIT
-build_pier
+# PIER_BIN=<dir with pier, pierd, pier-shim> measures an existing release build instead of making one.
+if [ -n "${PIER_BIN:-}" ]; then export PIER="$PIER_BIN/pier" PIERD="$PIER_BIN/pierd"; else build_pier; fi
 rm -rf "$WORK" && mkdir -p "$WORK"
 start_pierd
 start_dockerd
