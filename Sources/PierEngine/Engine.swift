@@ -8,6 +8,7 @@ import PierStore
 ///
 ///     <root>/image/...      the image store (see ImageStore)
 ///     <root>/containers/    one directory per container (see docs/runtime.md)
+///     <root>/builder/       the build cache and the directories of RUN containers
 ///     <root>/tmp/           scratch space for loads and imports, emptied at start
 ///     <root>/engine-id      a stable ID for `info`
 public final class Engine: Sendable {
@@ -19,6 +20,7 @@ public final class Engine: Sendable {
     public let bootstrapper: Bootstrapper
     public let registry: RegistryService
     public let events = EventBus()
+    public let builder: Builder
     let logger: Logger
 
     public init(root: String, logger: Logger) throws(EngineError) {
@@ -41,6 +43,8 @@ public final class Engine: Sendable {
         system = SystemService(root: root, images: images)
         bootstrapper = Bootstrapper(transfer: transfer, scratch: root + "/tmp", logger: logger)
         registry = RegistryService(transfer: transfer, root: root, logger: logger)
+        builder = try Builder(transfer: transfer, containers: containers, root: root + "/builder", scratch: root + "/tmp",
+                              logger: logger)
     }
 
     /// Brings the store back to a consistent state after a crash: drops half-written blobs and
@@ -51,6 +55,7 @@ public final class Engine: Sendable {
             try? FileManager.default.removeItem(atPath: root + "/tmp/" + name)
         }
         containers.restore()
+        builder.recover()
         let reclaimed = images.collectGarbage()
         if reclaimed > 0 { logger.info("recovered space left by interrupted work", metadata: ["bytes": "\(reclaimed)"]) }
     }

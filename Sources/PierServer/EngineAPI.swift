@@ -9,6 +9,7 @@ extension Router {
         router.addContainerRoutes(engine)
         router.addPierRoutes(engine)
         router.addRegistryRoutes(engine)
+        router.addBuildRoutes(engine)
         return router
     }
 }
