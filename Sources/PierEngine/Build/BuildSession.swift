@@ -318,8 +318,8 @@ final class BuildSession {
             image = try builder.transfer.images.resolve(name)
         } catch {
             if error.code == .notFound {
-                throw stepError(line, "\(instruction) \(name): image \(name) is not present locally; "
-                                + "pull it first (pier pull \(name)) or build it", code: .notFound)
+                let how = Bootstrapper.hint(for: name) ?? "pull it first (pier pull \(name)) or build it"
+                throw stepError(line, "\(instruction) \(name): image \(name) is not present locally; \(how)", code: .notFound)
             }
             throw error
         }
