@@ -7,6 +7,7 @@ public struct EngineError: Error, Sendable, CustomStringConvertible {
     public enum Code: Sendable {
         case notModified       // 304 (start of a running container, stop of a stopped one)
         case invalidArgument   // 400
+        case forbidden         // 403 (removing a pre-defined network, or one in use)
         case notFound          // 404
         case conflict          // 409
         case internalError     // 500
@@ -26,6 +27,7 @@ public struct EngineError: Error, Sendable, CustomStringConvertible {
         switch code {
         case .notModified: 304
         case .invalidArgument: 400
+        case .forbidden: 403
         case .notFound: 404
         case .conflict: 409
         case .internalError: 500
