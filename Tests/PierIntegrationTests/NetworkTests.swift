@@ -123,7 +123,7 @@ import Testing
         let gateway = daemon.pier(["network", "inspect", "--format", "{{(index .IPAM.Config 0).Gateway}}", "bridge"])
             .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let hostPort = lines.first?.split(separator: ":").last.map(String.init) ?? ""
-        let viaGateway = daemon.pier(["run", "--rm", "busybox", "wget", "-qO-", "-T", "5", "http://\(gateway):\(hostPort)/"])
+        let viaGateway = daemon.pier(["run", "--rm", "busybox", "wget", "-qO-", "http://\(gateway):\(hostPort)/"])
         #expect(viaGateway.stdout == "published\n", "\(viaGateway)")
         #expect(daemon.pier(["rm", "-f", "exposed"]).status == 0)
     }
@@ -162,30 +162,30 @@ import Testing
                               "-e", "MESSAGE=from db", "busybox"] + NetworkTests.webServer)
         #expect(db.status == 0, "\(db)")
         for name in ["db", "database"] {
-            let fetched = daemon.pier(["run", "--rm", "--network", "front", "busybox", "wget", "-qO-", "-T", "5", "http://\(name)/"])
+            let fetched = daemon.pier(["run", "--rm", "--network", "front", "busybox", "wget", "-qO-", "http://\(name)/"])
             #expect(fetched.stdout == "from db\n", "\(name): \(fetched)\n\(daemon.log())")
         }
         let address = daemon.pier(["inspect", "--format", "{{.NetworkSettings.Networks.front.IPAddress}}", "db"])
             .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(!address.isEmpty)
         // Another network: neither the name nor the address is reachable.
-        let byName = daemon.pier(["run", "--rm", "--network", "back", "busybox", "wget", "-qO-", "-T", "2", "http://db/"])
+        let byName = daemon.pier(["run", "--rm", "--network", "back", "busybox", "timeout", "3", "wget", "-qO-", "http://db/"])
         #expect(byName.status != 0, "\(byName)")
-        let byAddress = daemon.pier(["run", "--rm", "--network", "back", "busybox", "wget", "-qO-", "-T", "2", "http://\(address)/"])
+        let byAddress = daemon.pier(["run", "--rm", "--network", "back", "busybox", "timeout", "3", "wget", "-qO-", "http://\(address)/"])
         #expect(byAddress.status != 0, "\(byAddress)")
         // The default bridge cannot reach it either.
-        let fromBridge = daemon.pier(["run", "--rm", "busybox", "wget", "-qO-", "-T", "2", "http://\(address)/"])
+        let fromBridge = daemon.pier(["run", "--rm", "busybox", "timeout", "3", "wget", "-qO-", "http://\(address)/"])
         #expect(fromBridge.status != 0, "\(fromBridge)")
 
         // connect: the container on `back` joins `front` with an alias and reaches db.
         #expect(daemon.pier(["run", "-d", "--name", "worker", "--network", "back", "busybox", "sleep", "60"]).status == 0)
         #expect(daemon.pier(["network", "connect", "--alias", "jobs", "front", "worker"]).status == 0)
-        let joined = daemon.pier(["exec", "worker", "wget", "-qO-", "-T", "5", "http://db/"])
+        let joined = daemon.pier(["exec", "worker", "wget", "-qO-", "http://db/"])
         #expect(joined.stdout == "from db\n", "\(joined)")
         let lookup = daemon.pier(["exec", "db", "nslookup", "jobs"])
         #expect(lookup.status == 0 && lookup.stdout.contains("Address"), "\(lookup)")
         #expect(daemon.pier(["network", "disconnect", "front", "worker"]).status == 0)
-        #expect(daemon.pier(["exec", "worker", "wget", "-qO-", "-T", "2", "http://\(address)/"]).status != 0)
+        #expect(daemon.pier(["exec", "worker", "timeout", "3", "wget", "-qO-", "http://\(address)/"]).status != 0)
 
         // Bad input: overlapping subnet, a name in use, removing a network in use or a built-in one.
         #expect(daemon.pier(["network", "create", "--subnet", "10.231.0.0/24", "one"]).status == 0)
@@ -221,7 +221,7 @@ import Testing
         let db = daemon.docker(["run", "-d", "--network", "n", "--name", "db", "-e", "MESSAGE=docker db", "busybox"]
                                + NetworkTests.webServer)
         #expect(db.status == 0, "\(db)")
-        let fetched = daemon.docker(["run", "--rm", "--network", "n", "busybox", "wget", "-qO-", "-T", "5", "http://db"])
+        let fetched = daemon.docker(["run", "--rm", "--network", "n", "busybox", "wget", "-qO-", "http://db"])
         #expect(fetched.stdout == "docker db\n", "\(fetched)")
         let port = NetworkTests.freePort()
         #expect(daemon.docker(["run", "-d", "--name", "pub", "-p", "127.0.0.1:\(port):80", "-e", "MESSAGE=x", "busybox"]

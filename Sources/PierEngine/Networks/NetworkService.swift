@@ -23,6 +23,8 @@ public final class NetworkService: @unchecked Sendable {
     private let lock = NSRecursiveLock()
     var state: NetworkState
     var servers: [String: EmbeddedDNS] = [:]
+    /// The bridges the applied nftables table covers.
+    var filteredDevices: Set<String> = []
 
     /// `bridge` names the default bridge's device (pierd `--bridge`), `subnet` its subnet (`--bip`);
     /// without one, the first free subnet of Docker's pools is chosen at first use.
@@ -325,6 +327,7 @@ public final class NetworkService: @unchecked Sendable {
     func bringUp(_ record: NetworkRecord) throws {
         guard record.isBridge, let subnet = record.subnet, let gateway = record.gateway else { return }
         try HostLinks.ensureBridge(record.device, gateway: gateway, subnet: subnet)
+        if !filteredDevices.contains(record.device), state.networks.contains(where: { $0.id == record.id }) { try applyFilter() }
         if !record.builtin, servers[record.id] == nil {
             let networkID = record.id
             let server = try EmbeddedDNS(address: gateway, upstreams: EmbeddedDNS.hostResolvers(), logger: logger) { [weak self] name in
@@ -376,6 +379,7 @@ public final class NetworkService: @unchecked Sendable {
             }
         }
         try filter.apply(bridges: bridges, forwards: forwards)
+        filteredDevices = Set(bridges.map(\.device))
     }
 
     /// The endpoint published ports lead to: the container's first bridge endpoint.
@@ -431,6 +435,7 @@ public final class NetworkService: @unchecked Sendable {
             ports.releaseAll()
             guard state.containers.isEmpty else { return }
             filter.remove()
+            filteredDevices = []
             for record in state.networks where record.isBridge { HostLinks.delete(record.device) }
         }
     }
