@@ -6,7 +6,8 @@ import Synchronization
 /// A queries for the names of the network's containers (names, aliases, short IDs) from `lookup`
 /// and forwards every other query to the host's resolvers, relaying their answer unchanged.
 public final class EmbeddedDNS: Sendable {
-    public typealias Lookup = @Sendable (String) -> [IPv4Address]?
+    /// The addresses of a name for the client at the given address; nil to forward the query.
+    public typealias Lookup = @Sendable (String, IPv4Address) -> [IPv4Address]?
 
     let fd: Int32
     let address: IPv4Address
@@ -62,7 +63,7 @@ public final class EmbeddedDNS: Sendable {
             }
             let query = Array(buffer[0..<count])
             let client = peer
-            if let answer = answerLocally(query) {
+            if let answer = answerLocally(query, from: IPv4Address(UInt32(bigEndian: client.sin_addr.s_addr))) {
                 reply(answer, to: client)
             } else {
                 DispatchQueue.global().async { [self] in
@@ -84,8 +85,8 @@ public final class EmbeddedDNS: Sendable {
     }
 
     /// An answer for a name of this network, or nil to forward the query.
-    func answerLocally(_ query: [UInt8]) -> [UInt8]? {
-        guard let question = DNSQuestion(query), let addresses = lookup(question.name) else { return nil }
+    func answerLocally(_ query: [UInt8], from client: IPv4Address) -> [UInt8]? {
+        guard let question = DNSQuestion(query), let addresses = lookup(question.name, client) else { return nil }
         // RFC 1035 §4.1.1: same ID, QR=1, the query's opcode and RD, RA=1, NOERROR.
         var answer = Array(query[0..<2])
         answer += [0x80 | (query[2] & 0x79), 0x80, 0, 1]

@@ -68,7 +68,7 @@ import Testing
         #expect(taken.status == 125, "\(taken)")
         #expect(taken.stderr.contains("127.0.0.1:\(port)"), "\(taken)")
         #expect(taken.stderr.contains("port is already allocated"), "\(taken)")
-        #expect(daemon.pier(["ps", "--filter", "name=web2", "--format", "{{.Status}}"]).stdout.hasPrefix("Created"))
+        #expect(daemon.pier(["ps", "-a", "--filter", "name=web2", "--format", "{{.Status}}"]).stdout.hasPrefix("Created"))
         #expect(NetworkTests.curl("http://127.0.0.1:\(port)/").stdout == "hello from pier\n")
 
         // A port held by a program that is not pier: refused with the holder named.
@@ -123,7 +123,7 @@ import Testing
         let gateway = daemon.pier(["network", "inspect", "--format", "{{(index .IPAM.Config 0).Gateway}}", "bridge"])
             .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let hostPort = lines.first?.split(separator: ":").last.map(String.init) ?? ""
-        let viaGateway = daemon.pier(["run", "--rm", "busybox", "wget", "-qO-", "http://\(gateway):\(hostPort)/"])
+        let viaGateway = daemon.pier(["run", "--rm", "busybox", "timeout", "10", "wget", "-qO-", "http://\(gateway):\(hostPort)/"])
         #expect(viaGateway.stdout == "published\n", "\(viaGateway)")
         #expect(daemon.pier(["rm", "-f", "exposed"]).status == 0)
     }
@@ -162,7 +162,7 @@ import Testing
                               "-e", "MESSAGE=from db", "busybox"] + NetworkTests.webServer)
         #expect(db.status == 0, "\(db)")
         for name in ["db", "database"] {
-            let fetched = daemon.pier(["run", "--rm", "--network", "front", "busybox", "wget", "-qO-", "http://\(name)/"])
+            let fetched = daemon.pier(["run", "--rm", "--network", "front", "busybox", "timeout", "10", "wget", "-qO-", "http://\(name)/"])
             #expect(fetched.stdout == "from db\n", "\(name): \(fetched)\n\(daemon.log())")
         }
         let address = daemon.pier(["inspect", "--format", "{{.NetworkSettings.Networks.front.IPAddress}}", "db"])
@@ -180,7 +180,7 @@ import Testing
         // connect: the container on `back` joins `front` with an alias and reaches db.
         #expect(daemon.pier(["run", "-d", "--name", "worker", "--network", "back", "busybox", "sleep", "60"]).status == 0)
         #expect(daemon.pier(["network", "connect", "--alias", "jobs", "front", "worker"]).status == 0)
-        let joined = daemon.pier(["exec", "worker", "wget", "-qO-", "http://db/"])
+        let joined = daemon.pier(["exec", "worker", "timeout", "5", "wget", "-qO-", "http://db/"])
         #expect(joined.stdout == "from db\n", "\(joined)")
         let lookup = daemon.pier(["exec", "db", "nslookup", "jobs"])
         #expect(lookup.status == 0 && lookup.stdout.contains("Address"), "\(lookup)")
@@ -221,7 +221,7 @@ import Testing
         let db = daemon.docker(["run", "-d", "--network", "n", "--name", "db", "-e", "MESSAGE=docker db", "busybox"]
                                + NetworkTests.webServer)
         #expect(db.status == 0, "\(db)")
-        let fetched = daemon.docker(["run", "--rm", "--network", "n", "busybox", "wget", "-qO-", "http://db"])
+        let fetched = daemon.docker(["run", "--rm", "--network", "n", "busybox", "timeout", "10", "wget", "-qO-", "http://db"])
         #expect(fetched.stdout == "docker db\n", "\(fetched)")
         let port = NetworkTests.freePort()
         #expect(daemon.docker(["run", "-d", "--name", "pub", "-p", "127.0.0.1:\(port):80", "-e", "MESSAGE=x", "busybox"]

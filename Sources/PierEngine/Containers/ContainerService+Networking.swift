@@ -24,6 +24,11 @@ extension ContainerService {
         if mode == "host", !(host.PortBindings ?? [:]).isEmpty {
             logger.info("published ports are discarded when using host network mode")
         }
+        // docker 25+ keys the endpoint of the default network as "default".
+        if var endpoints = merged.NetworkingConfig?.EndpointsConfig, let settings = endpoints.removeValue(forKey: "default") {
+            if endpoints["bridge"] == nil { endpoints["bridge"] = settings }
+            merged.NetworkingConfig = NetworkingConfig(EndpointsConfig: endpoints)
+        }
         try networks.validate(ContainerService.networkRequest(merged, host))
         if !["default", "bridge", "none", "host"].contains(mode), !mode.hasPrefix("container:") {
             let record = try networks.resolve(mode)

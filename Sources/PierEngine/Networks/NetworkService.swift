@@ -330,8 +330,8 @@ public final class NetworkService: @unchecked Sendable {
         if !filteredDevices.contains(record.device), state.networks.contains(where: { $0.id == record.id }) { try applyFilter() }
         if !record.builtin, servers[record.id] == nil {
             let networkID = record.id
-            let server = try EmbeddedDNS(address: gateway, upstreams: EmbeddedDNS.hostResolvers(), logger: logger) { [weak self] name in
-                self?.lookup(name, network: networkID)
+            let server = try EmbeddedDNS(address: gateway, upstreams: EmbeddedDNS.hostResolvers(), logger: logger) { [weak self] name, client in
+                self?.lookup(name, network: networkID, client: client)
             }
             server.start()
             servers[record.id] = server
@@ -388,14 +388,21 @@ public final class NetworkService: @unchecked Sendable {
             : $0.interface.count < $1.interface.count }.first
     }
 
-    /// A container name or alias on a user-defined network, for its DNS server.
-    func lookup(_ name: String, network: String) -> [IPv4Address]? {
+    /// A container name or alias for the DNS server of a user-defined network: searched on every
+    /// user network the asking container is on (found by its address), as Docker's DNS does.
+    func lookup(_ name: String, network: String, client: IPv4Address) -> [IPv4Address]? {
         locked {
+            let asking = state.containers.values.first { $0.endpoints[network]?.address == client }
+            let searched = Set(asking.map { Array($0.endpoints.keys) } ?? [network])
+                .filter { id in state.networks.contains { $0.id == id && !$0.builtin } }
             var found: [IPv4Address] = []
-            for (id, networking) in state.containers {
-                guard let endpoint = networking.endpoints[network] else { continue }
-                let names = [endpoint.containerName.lowercased(), String(id.prefix(12))] + endpoint.aliases.map { $0.lowercased() }
-                if names.contains(name) { found.append(endpoint.address) }
+            for networkID in searched.sorted() {
+                for (id, networking) in state.containers {
+                    guard let endpoint = networking.endpoints[networkID] else { continue }
+                    let names = [endpoint.containerName.lowercased(), String(id.prefix(12))] + endpoint.aliases.map { $0.lowercased() }
+                    if names.contains(name), !found.contains(endpoint.address) { found.append(endpoint.address) }
+                }
+                if !found.isEmpty { break }
             }
             return found.isEmpty ? nil : found
         }
