@@ -46,6 +46,10 @@ let package = Package(
             "PierOCI",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Container networking on the host: bridges, veth pairs, nftables NAT and port forwards, embedded DNS.
+        .target(name: "PierNetwork", dependencies: [
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // The OCI distribution protocol: a registry client and Pier's own registry server.
         .target(name: "PierRegistry", dependencies: [
             "PierOCI", "PierStore",
@@ -59,7 +63,7 @@ let package = Package(
         ], linkerSettings: [.linkedLibrary("crypt")]),
         // The daemon's domain layer: image services, bootstrap, save/load, system.
         .target(name: "PierEngine", dependencies: [
-            "PierOCI", "PierArchive", "PierStore", "PierAPI", "PierRuntime", "PierRegistry", "PierDockerfile",
+            "PierOCI", "PierArchive", "PierStore", "PierAPI", "PierRuntime", "PierRegistry", "PierDockerfile", "PierNetwork",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -111,6 +115,7 @@ let package = Package(
         .testTarget(name: "PierCLITests", dependencies: ["PierCLI"]),
         .testTarget(name: "PierDockerfileTests", dependencies: ["PierDockerfile"]),
         .testTarget(name: "PierShimTests", dependencies: ["pier-shim", "pier-init"]),
+        .testTarget(name: "PierNetworkTests", dependencies: ["PierNetwork"]),
         .testTarget(name: "PierRuntimeTests", dependencies: ["PierRuntime", "PierOCI"]),
         .testTarget(name: "PierRegistryTests", dependencies: ["PierRegistry", "PierOCI", "PierStore"]),
         .testTarget(name: "PierIntegrationTests",

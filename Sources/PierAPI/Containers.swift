@@ -31,6 +31,7 @@ public struct ContainerCreateRequest: Codable, Sendable {
     public var StopTimeout: Int?
     public var Shell: [String]?
     public var HostConfig: HostConfig?
+    public var NetworkingConfig: NetworkingConfig?
 
     public init(Image: String) { self.Image = Image }
 }
@@ -117,6 +118,12 @@ public struct MountSpec: Codable, Sendable, Hashable {
     public var `Type`: String?
     public var ReadOnly: Bool?
     public var TmpfsOptions: TmpfsOptions?
+    public var VolumeOptions: VolumeOptions?
+    public struct VolumeOptions: Codable, Sendable, Hashable {
+        public var NoCopy: Bool?
+        public var Labels: [String: String]?
+        public init(NoCopy: Bool?) { self.NoCopy = NoCopy }
+    }
     public struct TmpfsOptions: Codable, Sendable, Hashable {
         public var SizeBytes: Int64?
         public var Mode: UInt32?
@@ -276,6 +283,8 @@ public struct ContainerInspect: Codable, Sendable {
 
 public struct MountPoint: Codable, Sendable {
     public var `Type`: String
+    public var Name: String?
+    public var Driver: String?
     public var Source: String
     public var Destination: String
     public var Mode: String
@@ -294,8 +303,10 @@ public struct MountPoint: Codable, Sendable {
 public struct NetworkSettings: Codable, Sendable {
     public var Bridge: String
     public var SandboxID: String
+    public var SandboxKey: String?
     public var Ports: [String: [PortBinding]?]
     public var IPAddress: String
+    public var IPPrefixLen: Int?
     public var Gateway: String
     public var MacAddress: String
     public var Networks: [String: EndpointSettings]
@@ -311,11 +322,19 @@ public struct NetworkSettings: Codable, Sendable {
 }
 
 public struct EndpointSettings: Codable, Sendable {
-    public var NetworkID: String
-    public var EndpointID: String
-    public var Gateway: String
-    public var IPAddress: String
-    public var MacAddress: String
+    public var IPAMConfig: EndpointIPAMConfig?
+    public var Links: [String]?
+    public var Aliases: [String]?
+    public var NetworkID: String?
+    public var EndpointID: String?
+    public var Gateway: String?
+    public var IPAddress: String?
+    public var IPPrefixLen: Int?
+    public var IPv6Gateway: String?
+    public var GlobalIPv6Address: String?
+    public var GlobalIPv6PrefixLen: Int?
+    public var MacAddress: String?
+    public var DriverOpts: [String: String]?
     public init() {
         NetworkID = ""
         EndpointID = ""
@@ -369,6 +388,12 @@ public struct PortSummary: Codable, Sendable {
     public var PrivatePort: Int
     public var PublicPort: Int?
     public var `Type`: String
+    public init(IP: String?, PrivatePort: Int, PublicPort: Int?, Type: String) {
+        self.IP = IP
+        self.PrivatePort = PrivatePort
+        self.PublicPort = PublicPort
+        self.Type = Type
+    }
 }
 
 public struct ContainerWaitResponse: Codable, Sendable {

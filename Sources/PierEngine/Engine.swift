@@ -21,9 +21,12 @@ public final class Engine: Sendable {
     public let registry: RegistryService
     public let events = EventBus()
     public let builder: Builder
+    public let networks: NetworkService
+    public let volumes: VolumeService
     let logger: Logger
 
-    public init(root: String, logger: Logger) throws(EngineError) {
+    /// `bridge` and `bridgeSubnet`: the default bridge's device and subnet (pierd `--bridge`, `--bip`).
+    public init(root: String, bridge: String = "pier0", bridgeSubnet: String? = nil, logger: Logger) throws(EngineError) {
         self.root = root
         self.logger = logger
         let store: ImageStore
@@ -38,13 +41,21 @@ public final class Engine: Sendable {
             throw EngineError(.internalError, "cannot prepare \(root): \(error)")
         }
         images = ImageService(store: store, usage: ImageUsage(containers: { containerStore.users(of: $0) }), logger: logger)
-        containers = ContainerService(root: root, images: images, store: containerStore, events: events, logger: logger)
+        networks = try NetworkService(root: root, bridge: bridge, subnet: bridgeSubnet, logger: logger)
+        volumes = try VolumeService(root: root, logger: logger) { containerStore.users(ofVolume: $0) }
+        containers = ContainerService(root: root, images: images, store: containerStore, networks: networks, volumes: volumes,
+                                      events: events, logger: logger)
         transfer = ImageTransfer(images: images, scratch: root + "/tmp", logger: logger)
         system = SystemService(root: root, images: images)
         bootstrapper = Bootstrapper(transfer: transfer, scratch: root + "/tmp", logger: logger)
         registry = RegistryService(transfer: transfer, root: root, logger: logger)
         builder = try Builder(transfer: transfer, containers: containers, root: root + "/builder", scratch: root + "/tmp",
                               logger: logger)
+    }
+
+    /// A clean stop: the bridges and rules of this daemon go when no container runs.
+    public func shutdown() {
+        networks.shutdown()
     }
 
     /// Brings the store back to a consistent state after a crash: drops half-written blobs and

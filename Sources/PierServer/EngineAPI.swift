@@ -7,6 +7,8 @@ extension Router {
         router.addSystemRoutes(engine)
         router.addImageRoutes(engine)
         router.addContainerRoutes(engine)
+        router.addNetworkRoutes(engine)
+        router.addVolumeRoutes(engine)
         router.addPierRoutes(engine)
         router.addRegistryRoutes(engine)
         router.addBuildRoutes(engine)

@@ -17,6 +17,13 @@ struct Pierd: AsyncParsableCommand {
     @Option(name: .customLong("data-root"), help: "Root of Pier's state (also PIER_ROOT).")
     var dataRoot: String = ProcessInfo.processInfo.environment["PIER_ROOT"] ?? "/var/lib/pier"
 
+    @Option(name: [.customShort("b"), .customLong("bridge")],
+            help: "Device of the default bridge network (also PIER_BRIDGE).")
+    var bridge: String = ProcessInfo.processInfo.environment["PIER_BRIDGE"] ?? "pier0"
+
+    @Option(name: .customLong("bip"), help: "Subnet of the default bridge, e.g. 172.18.0.0/16 (default: the first free one).")
+    var bip: String?
+
     @Option(name: .customLong("log-level"), help: "debug, info, warning or error.")
     var logLevel: String = "info"
 
@@ -44,9 +51,12 @@ struct Pierd: AsyncParsableCommand {
             logger.error("\(busy)")
             Foundation.exit(Pierd.exitRootBusy)
         }
+        guard !bridge.isEmpty, bridge.count <= 15, bridge.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+            throw ValidationError("invalid --bridge \"\(bridge)\": a device name of at most 15 letters, digits, - or _")
+        }
         let engine: Engine
         do {
-            engine = try Engine(root: dataRoot, logger: logger)
+            engine = try Engine(root: dataRoot, bridge: bridge, bridgeSubnet: bip, logger: logger)
         } catch {
             throw ValidationError("cannot open the data root \(dataRoot): \(error.message)")
         }
@@ -62,6 +72,7 @@ struct Pierd: AsyncParsableCommand {
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .main)
             source.setEventHandler {
                 logger.info("shutting down")
+                engine.shutdown()
                 unlink(socketPath)
                 Foundation.exit(0)
             }

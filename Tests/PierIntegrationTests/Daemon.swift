@@ -33,8 +33,14 @@ final class TestDaemon: @unchecked Sendable {
         try waitUntilReady()
     }
 
+    /// The default bridge of this test's daemon: its own device, so tests never touch a user's `pier0`.
+    var bridge: String { TestDaemon.bridge(for: directory) }
+
+    static func bridge(for directory: String) -> String { "pt-" + String(directory.suffix(8)) }
+
     static func startDaemon(socket: String, root: String, log: String) throws -> pid_t {
-        guard let pid = spawn(pierd, ["--host", socket, "--data-root", root, "--log-level", "debug"],
+        let bridge = TestDaemon.bridge(for: (root as NSString).deletingLastPathComponent)
+        guard let pid = spawn(pierd, ["--host", socket, "--data-root", root, "--log-level", "debug", "--bridge", bridge],
                               environment: nil, stdin: "/dev/null", stdout: log, stderr: log) else {
             throw TestFailure("cannot start \(pierd): \(String(cString: strerror(errno)))")
         }

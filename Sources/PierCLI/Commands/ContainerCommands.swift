@@ -200,7 +200,9 @@ struct Rm: ParsableCommand, EachContainerCommand {
 
     func run() throws {
         let client = try call { try daemon.client() }
-        try forEach { try client.call("DELETE", "/containers/\($0)", query: force ? [("force", "1")] : []) }
+        var query: [(String, String)] = force ? [("force", "1")] : []
+        if volumes { query.append(("v", "1")) }
+        try forEach { try client.call("DELETE", "/containers/\($0)", query: query) }
     }
 }
 
@@ -268,7 +270,7 @@ struct PsArguments: ParsableArguments {
                 ("Mounts", .string(container.Mounts.map(\.Destination).joined(separator: ","))),
                 ("Names", .string(container.Names.map { String($0.dropFirst()) }.joined(separator: ","))),
                 ("Networks", .string(container.HostConfig.NetworkMode)),
-                ("Ports", .string("")),
+                ("Ports", .string(PortText.column(container.Ports))),
                 ("RunningFor", .string(Listing.since(container.Created))),
                 ("Size", .string("0B")),
                 ("State", .string(container.State)),
@@ -418,7 +420,7 @@ struct ContainerGroup: ParsableCommand {
         commandName: "container", abstract: "Manage containers",
         subcommands: [ContainerLs.self, Run.self, Create.self, Start.self, Stop.self, Restart.self, Kill.self, Rm.self, Wait.self,
                       Logs.self, Exec.self, ContainerInspectCommand.self, Pause.self, Unpause.self, Rename.self, Top.self,
-                      ContainerPrune.self])
+                      ContainerPrune.self, PortCommand.self])
 }
 
 /// `pier pause CONTAINER...`

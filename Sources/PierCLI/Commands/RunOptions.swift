@@ -36,6 +36,14 @@ struct ContainerOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "Bind mount a volume") var volume: [String] = []
     @Option(help: "Attach a filesystem mount to the container") var mount: [String] = []
     @Option(help: "Connect a container to a network") var network: String?
+    @Option(name: .customLong("network-alias"), help: "Add network-scoped alias for the container") var networkAlias: [String] = []
+    @Option(help: "IPv4 address (e.g., 172.30.100.104)") var ip: String?
+    @Option(name: [.customShort("p"), .customLong("publish")], help: "Publish a container's port(s) to the host") var publish: [String] = []
+    @Flag(name: [.customShort("P"), .customLong("publish-all")], help: "Publish all exposed ports to random ports") var publishAll = false
+    @Option(help: "Expose a port or a range of ports") var expose: [String] = []
+    @Option(name: .customLong("volumes-from"), help: "Mount volumes from the specified container(s)") var volumesFrom: [String] = []
+    @Option(name: .customLong("dns-search"), help: "Set custom DNS search domains") var dnsSearch: [String] = []
+    @Option(name: .customLong("dns-option"), help: "Set DNS options") var dnsOption: [String] = []
     @Option(name: .customLong("add-host"), help: "Add a custom host-to-IP mapping (host:ip)") var addHost: [String] = []
     @Option(help: "Set custom DNS servers") var dns: [String] = []
     @Option(name: .customLong("log-opt"), help: "Log driver options") var logOpt: [String] = []
@@ -120,9 +128,57 @@ struct ContainerOptions: ParsableArguments {
         host.SecurityOpt = securityOpt.isEmpty ? nil : securityOpt
         host.Ulimits = try ulimit.isEmpty ? nil : ulimit.map(ContainerOptions.ulimit)
         host.Init = `init` ? true : nil
-        host.Binds = try volume.isEmpty ? nil : volume.map(ContainerOptions.bind)
+        var anonymous: [String: EmptyObject] = [:]
+        var binds: [String] = []
+        for item in volume {
+            if !item.contains(":") {
+                guard item.hasPrefix("/") else {
+                    throw CLIError("pier: invalid volume specification: '\(item)': use /container/path, NAME:/container/path or "
+                                   + "/host/path:/container/path[:ro]", exitCode: 125)
+                }
+                anonymous[item] = EmptyObject()
+            } else {
+                binds.append(try ContainerOptions.bind(item))
+            }
+        }
+        host.Binds = binds.isEmpty ? nil : binds
+        if !anonymous.isEmpty { request.Volumes = anonymous }
         host.Mounts = try mount.isEmpty ? nil : mount.map(ContainerOptions.mountSpec)
+        host.VolumesFrom = volumesFrom.isEmpty ? nil : volumesFrom
         host.NetworkMode = network ?? "default"
+        var exposed: [String: EmptyObject] = [:]
+        for item in expose { for key in try PublishSpec.expose(item) { exposed[key] = EmptyObject() } }
+        var bindings: [String: [PortBinding]?] = [:]
+        for item in publish {
+            for binding in try PublishSpec.parse(item) {
+                exposed[binding.key] = EmptyObject()
+                let existing = (bindings[binding.key] ?? nil) ?? []
+                bindings[binding.key] = existing + [PortBinding(HostIp: binding.hostIP, HostPort: binding.hostPort)]
+            }
+        }
+        if !exposed.isEmpty { request.ExposedPorts = exposed }
+        host.PortBindings = bindings.isEmpty ? nil : bindings
+        host.PublishAllPorts = publishAll ? true : nil
+        if !networkAlias.isEmpty || ip != nil {
+            let name = network ?? "default"
+            guard !["default", "bridge", "host", "none"].contains(name), !name.hasPrefix("container:") else {
+                throw CLIError("pier: Error response from daemon: "
+                               + (ip != nil ? "user specified IP address is supported on user defined networks only"
+                                            : "network-scoped alias is supported only for containers in user defined networks")
+                               + " (use --network NAME).\nSee 'pier run --help'.", exitCode: 125)
+            }
+            var endpoint = EndpointSettings()
+            endpoint.NetworkID = nil
+            endpoint.EndpointID = nil
+            endpoint.Gateway = nil
+            endpoint.IPAddress = nil
+            endpoint.MacAddress = nil
+            endpoint.Aliases = networkAlias.isEmpty ? nil : networkAlias
+            if let ip { endpoint.IPAMConfig = EndpointIPAMConfig(IPv4Address: ip) }
+            request.NetworkingConfig = NetworkingConfig(EndpointsConfig: [name: endpoint])
+        }
+        host.DnsSearch = dnsSearch.isEmpty ? nil : dnsSearch
+        host.DnsOptions = dnsOption.isEmpty ? nil : dnsOption
         host.ExtraHosts = addHost.isEmpty ? nil : addHost
         host.Dns = dns.isEmpty ? nil : dns
         host.GroupAdd = groupAdd.isEmpty ? nil : groupAdd
@@ -222,9 +278,12 @@ struct ContainerOptions: ParsableArguments {
             source = URL(fileURLWithPath: source, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
                 .standardizedFileURL.path
         }
-        guard source.hasPrefix("/") else {
-            throw CLIError("invalid volume specification: '\(text)': named volumes are not supported yet; use an absolute host path",
+        guard source.hasPrefix("/") || !source.contains("/") else {
+            throw CLIError("pier: invalid volume specification: '\(text)': a host path must be absolute; a volume name has no '/'",
                            exitCode: 125)
+        }
+        guard parts[1].hasPrefix("/") else {
+            throw CLIError("pier: invalid volume specification: '\(text)': the container path must be absolute", exitCode: 125)
         }
         return ([source] + parts.dropFirst()).joined(separator: ":")
     }
@@ -240,6 +299,8 @@ struct ContainerOptions: ParsableArguments {
             case "source", "src": spec.Source = value
             case "target", "destination", "dst": spec.Target = value
             case "readonly", "ro": spec.ReadOnly = value.map { $0 == "true" || $0 == "1" } ?? true
+            case "volume-nocopy":
+                spec.VolumeOptions = MountSpec.VolumeOptions(NoCopy: value.map { $0 == "true" || $0 == "1" } ?? true)
             case "tmpfs-size":
                 spec.TmpfsOptions = MountSpec.TmpfsOptions(SizeBytes: try bytes(value ?? "", flag: "--mount"),
                                                           Mode: spec.TmpfsOptions?.Mode)

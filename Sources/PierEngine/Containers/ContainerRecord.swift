@@ -35,6 +35,8 @@ public struct ContainerRecord: Codable, Sendable {
     public var args: [String]
     public var state = State()
     public var restartCount = 0
+    /// The volumes it mounts, decided at create (see ContainerService+Volumes).
+    public var volumeMounts: [VolumeMount]?
 
     public var shortID: String { String(id.prefix(12)) }
 }
@@ -114,6 +116,11 @@ final class ContainerStore: Sendable {
     func remove(_ id: String) {
         _ = records.withLock { $0.removeValue(forKey: id) }
         try? FileManager.default.removeItem(atPath: directory(id))
+    }
+
+    /// Containers that mount a volume (so `volume rm` can refuse).
+    func users(ofVolume name: String) -> [String] {
+        records.withLock { $0.values.filter { ($0.volumeMounts ?? []).contains { $0.name == name } }.map(\.id) }
     }
 
     /// Containers that use an image (so `rmi` can refuse).

@@ -111,11 +111,13 @@ extension ContainerService {
 
     func summary(_ record: ContainerRecord) -> ContainerSummary {
         let command = ([record.path] + record.args).map { $0.contains(" ") ? "\"\($0)\"" : $0 }.joined(separator: " ")
-        return ContainerSummary(
+        var summary = ContainerSummary(
             Id: record.id, Names: ["/" + record.name], Image: record.imageName, ImageID: record.imageID.description,
             Command: command, Created: Timestamp.parse(record.created) ?? 0, Labels: record.config.Labels ?? [:],
             State: record.state.status.rawValue, Status: ContainerService.statusText(record),
             NetworkMode: record.hostConfig.NetworkMode ?? "default", Mounts: mountPoints(record))
+        summary.Ports = portSummaries(record)
+        return summary
     }
 
     /// Docker's STATUS column: `Up 3 minutes`, `Exited (0) 2 seconds ago`, `Created`.
@@ -160,18 +162,18 @@ extension ContainerService {
 
     func mountPoints(_ record: ContainerRecord) -> [MountPoint] {
         var points: [MountPoint] = []
-        for bind in record.hostConfig.Binds ?? [] {
+        for bind in record.hostConfig.Binds ?? [] where bind.hasPrefix("/") {
             let parts = bind.split(separator: ":").map(String.init)
             guard parts.count >= 2 else { continue }
             let mode = parts.count > 2 ? parts[2] : ""
             points.append(MountPoint(Type: "bind", Source: parts[0], Destination: parts[1], Mode: mode,
                                      RW: !mode.split(separator: ",").contains("ro")))
         }
-        for mount in record.hostConfig.Mounts ?? [] {
+        for mount in record.hostConfig.Mounts ?? [] where (mount.Type ?? "volume") != "volume" {
             points.append(MountPoint(Type: mount.Type ?? "volume", Source: mount.Source ?? "", Destination: mount.Target ?? "",
                                      Mode: "", RW: !(mount.ReadOnly ?? false)))
         }
-        return points
+        return points + volumeMountPoints(record)
     }
 
     public func inspect(_ reference: String) throws(EngineError) -> ContainerInspect {
@@ -201,6 +203,6 @@ extension ContainerService {
                 "MergedDir": directory + "/bundle/rootfs",
             ]),
             Mounts: mountPoints(record), Config: config,
-            NetworkSettings: NetworkSettings(Networks: [:]))
+            NetworkSettings: networkSettings(record))
     }
 }

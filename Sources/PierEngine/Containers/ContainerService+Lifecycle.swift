@@ -31,6 +31,13 @@ extension ContainerService {
         let files = ShimFiles(directory: directory)
         let shim: ShimProcess
         var phases = StartPhases()
+        let networking: ContainerNetworking?
+        do {
+            networking = try allocateNetworking(record)
+        } catch {
+            if record.hostConfig.AutoRemove == true { store.remove(record.id) }
+            throw error
+        }
         do {
             if let hierarchy {
                 let manager = try CgroupManager(hierarchy: hierarchy, id: record.id, logger: logger)
@@ -51,6 +58,7 @@ extension ContainerService {
         } catch {
             // Nothing of a container that could not start stays behind; `--rm` removes the container too.
             try? cgroup?.remove()
+            networks.release(containerID: record.id)
             if record.hostConfig.AutoRemove == true { store.remove(record.id) }
             throw error
         }
@@ -59,8 +67,15 @@ extension ContainerService {
         do {
             control = try ShimControl.connect(files)
             do {
-                _ = try control.waitForReady()
+                let pid = try control.waitForReady()
                 phases.mark("ready")
+                if networking != nil {
+                    do { try networks.plumb(containerID: record.id, pid: pid) } catch {
+                        try? control.send(.kill(signal: SIGKILL))
+                        throw error
+                    }
+                    phases.mark("network")
+                }
                 // A `run` that attached before `start` must see all the output: let those clients connect first.
                 waitForPendingAttach(record.id)
                 outcome = try control.start()
@@ -73,6 +88,8 @@ extension ContainerService {
             }
         } catch {
             try? cgroup?.remove()
+            networks.release(containerID: record.id)
+            if record.hostConfig.AutoRemove == true { store.remove(record.id) }
             throw error
         }
         switch outcome {
@@ -94,6 +111,7 @@ extension ContainerService {
             record.state.finishedAt = Timestamp.now()
             try store.save(record)
             try? cgroup?.remove()
+            networks.release(containerID: record.id)
             notifyExit(record)
             if record.hostConfig.AutoRemove == true { store.remove(record.id) }
             throw EngineError(code == 125 ? .internalError : .invalidArgument,
@@ -131,8 +149,8 @@ extension ContainerService {
         spec.securityOpt = host.SecurityOpt ?? []
         spec.ulimits = (host.Ulimits ?? []).map { Ulimit(name: $0.Name, soft: $0.Soft, hard: $0.Hard) }
         spec.tmpfs = host.Tmpfs ?? [:]
-        spec.binds = host.Binds ?? []
-        spec.mounts = try (host.Mounts ?? []).map(ContainerService.mountRequest)
+        spec.binds = try volumeBinds(record, lowerDirs: lowerDirs)
+        spec.mounts = try (host.Mounts ?? []).filter { ($0.Type ?? "volume") != "volume" }.map(ContainerService.mountRequest)
         spec.initProcess = host.Init ?? false
         spec.groupAdd = host.GroupAdd ?? []
         spec.sysctls = host.Sysctls ?? [:]
@@ -225,6 +243,7 @@ extension ContainerService {
         let exitRecord = try? files.readExit()
         let oom = (observed?.1 ?? false) || (exitRecord?.oomKilled ?? false) || (cgroup?.oomKilled() ?? false)
         try? cgroup?.remove()
+        networks.release(containerID: id)
         let record = try? store.update(id) { record in
             record.state.status = .exited
             record.state.pid = 0
@@ -238,7 +257,7 @@ extension ContainerService {
         emit(finished, "die", ["exitCode": "\(finished.state.exitCode)"])
         notifyExit(finished)
         if finished.hostConfig.AutoRemove == true {
-            try? remove(id, force: true)
+            try? remove(id, force: true, volumes: true)
             return
         }
         applyRestartPolicy(finished)
@@ -364,7 +383,7 @@ extension ContainerService {
 
     // MARK: remove
 
-    public func remove(_ reference: String, force: Bool) throws(EngineError) {
+    public func remove(_ reference: String, force: Bool, volumes removeVolumes: Bool = false) throws(EngineError) {
         let record = try resolve(reference)
         if record.state.status == .running || record.state.status == .paused || record.state.status == .restarting {
             guard force else {
@@ -381,7 +400,9 @@ extension ContainerService {
         if hierarchy != nil, let manager = try? CgroupManager(hierarchy: hierarchy!, id: record.id, logger: logger) {
             try? manager.remove()
         }
+        networks.release(containerID: record.id)
         store.remove(record.id)
+        if removeVolumes { removeAnonymousVolumes(record) }
         logger.info("removed container", metadata: ["id": "\(record.shortID)"])
         emit(record, "destroy")
     }
@@ -413,6 +434,7 @@ extension ContainerService {
                 finish(record.id, observed: nil, cgroup: cgroup)
             }
         }
+        networks.restore(running: Set(store.all().filter { $0.state.status == .running || $0.state.status == .paused }.map(\.id)))
         // Containers that should run whenever pierd runs.
         for record in store.all() where record.state.status == .exited && !record.state.stoppedByUser {
             if record.hostConfig.RestartPolicy?.Name == "always" || record.hostConfig.RestartPolicy?.Name == "unless-stopped" {

@@ -17,6 +17,8 @@ public final class ContainerService: Sendable {
     let initBinary: String
     let hierarchy: CgroupHierarchy?
     let host: HostEnvironment
+    let networks: NetworkService
+    let volumes: VolumeService
     /// Live shim connections of running containers.
     let controls = Mutex<[String: ShimControl]>([:])
     /// Callers waiting for a container to stop running.
@@ -28,8 +30,11 @@ public final class ContainerService: Sendable {
     /// Where container events go (`GET /events`).
     let events: EventBus
 
-    init(root: String, images: ImageService, store: ContainerStore, events: EventBus, logger: Logger) {
+    init(root: String, images: ImageService, store: ContainerStore, networks: NetworkService, volumes: VolumeService,
+         events: EventBus, logger: Logger) {
         self.store = store
+        self.networks = networks
+        self.volumes = volumes
         self.events = events
         self.images = images
         self.logger = logger
@@ -89,12 +94,14 @@ public final class ContainerService: Sendable {
         let hostConfig = request.HostConfig ?? HostConfig()
         try validate(hostConfig)
         let id = ContainerService.newID()
-        let merged = ContainerService.merge(request, imageConfig: imageConfig.config ?? ContainerConfig(), id: id)
+        var merged = ContainerService.merge(request, imageConfig: imageConfig.config ?? ContainerConfig(), id: id)
+        try prepareNetworking(&merged, hostConfig)
         let command = (merged.Entrypoint ?? []) + (merged.Cmd ?? [])
         guard !command.isEmpty else {
             throw EngineError(.invalidArgument, "no command specified: the image has no CMD or ENTRYPOINT; give a command")
         }
         let directory = store.directory(id)
+        let volumeMounts = try createVolumeMounts(merged, hostConfig)
         do {
             for sub in ["bundle/rootfs", "upper", "work"] {
                 try FileManager.default.createDirectory(atPath: "\(directory)/\(sub)", withIntermediateDirectories: true)
@@ -102,11 +109,13 @@ public final class ContainerService: Sendable {
             try ContainerFiles.write(directory: directory, hostname: merged.Hostname ?? String(id.prefix(12)),
                                      domainname: merged.Domainname, extraHosts: hostConfig.ExtraHosts ?? [],
                                      dns: hostConfig.Dns ?? [], dnsSearch: hostConfig.DnsSearch ?? [])
-            let record = ContainerRecord(
+            var record = ContainerRecord(
                 id: id, name: name, created: Timestamp.now(), imageName: imageName, imageID: image.id,
                 config: merged, hostConfig: hostConfig, path: command[0], args: Array(command.dropFirst()))
+            record.volumeMounts = volumeMounts.isEmpty ? nil : volumeMounts
             try store.save(record)
         } catch {
+            for mount in volumeMounts where mount.anonymous { try? volumes.remove(mount.name, force: true) }
             store.remove(id)
             throw ContainerService.engineError(error)
         }

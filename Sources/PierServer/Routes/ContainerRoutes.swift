@@ -57,7 +57,8 @@ extension Router {
         add(.DELETE, "/containers/{id}") { request, _, writer in
             let id = request.parameter("id")
             let force = request.query.bool("force")
-            try await Blocking.run { try containers.remove(id, force: force) }
+            let volumes = request.query.bool("v")
+            try await Blocking.run { try containers.remove(id, force: force, volumes: volumes) }
             try await writer.empty()
         }
         add(.POST, "/containers/{id}/wait") { request, _, writer in

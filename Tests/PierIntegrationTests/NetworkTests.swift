@@ -1,0 +1,238 @@
+import Foundation
+import Testing
+
+/// Networks through the real `pier` CLI and the real docker CLI, against a real `pierd`, on
+/// loopback and in the containers' own network namespaces only. Every test checks that nothing
+/// it made (bridges, veth pairs, nftables tables) outlives its daemon.
+@Suite(.serialized) struct NetworkTests {
+    /// A web server in busybox: `httpd` serving `text` as its index page on port 80.
+    static let webServer = ["sh", "-c", "mkdir -p /www && echo \"$MESSAGE\" > /www/index.html && exec httpd -f -p 80 -h /www"]
+
+    /// A free TCP port on 127.0.0.1.
+    static func freePort() -> Int {
+        for _ in 0..<50 {
+            let port = Int.random(in: 20000...30000)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            close(fd)
+            if bound == 0 { return port }
+        }
+        return 28080
+    }
+
+    static func curl(_ url: String) -> CommandResult {
+        run("/usr/bin/curl", ["-s", "-m", "5", "--retry", "3", "--retry-connrefused", "--retry-delay", "0", url])
+    }
+
+    static func links() -> String { run("/usr/sbin/ip", ["-o", "link", "show"]).stdout }
+
+    static func nftTables() -> String { run("/usr/sbin/nft", ["list", "tables"]).stdout }
+
+    /// Stops the daemon, then checks that its bridges, veth pairs and rules are gone.
+    static func stopAndExpectClean(_ daemon: TestDaemon, devices: [String] = []) {
+        let bridge = daemon.bridge
+        daemon.stop()
+        let links = links()
+        for device in [bridge] + devices {
+            #expect(!links.contains(" \(device):") && !links.contains(" \(device)@"), "\(device) left behind: \(links)")
+        }
+        #expect(!links.contains("master \(bridge) "), "veth left on \(bridge)")
+        #expect(!nftTables().contains("pier_" + bridge.replacingOccurrences(of: "-", with: "_")), "nftables table left")
+    }
+
+    @Test func publishedPortAnswersOnLoopback() throws {
+        try requirePeer("curl")
+        let daemon = try TestDaemon()
+        defer { NetworkTests.stopAndExpectClean(daemon) }
+        try daemon.bootstrapBusybox()
+        let port = NetworkTests.freePort()
+        let web = daemon.pier(["run", "-d", "--name", "web", "-e", "MESSAGE=hello from pier", "-p", "127.0.0.1:\(port):80",
+                               "busybox"] + NetworkTests.webServer)
+        #expect(web.status == 0, "\(web)")
+        let page = NetworkTests.curl("http://127.0.0.1:\(port)/")
+        #expect(page.stdout == "hello from pier\n", "\(page)\n\(daemon.log())")
+        #expect(daemon.pier(["port", "web"]).stdout == "80/tcp -> 127.0.0.1:\(port)\n")
+        #expect(daemon.pier(["port", "web", "80"]).stdout == "127.0.0.1:\(port)\n")
+        let ps = daemon.pier(["ps", "--format", "{{.Ports}}"])
+        #expect(ps.stdout == "127.0.0.1:\(port)->80/tcp\n", "\(ps)")
+        let inspect = daemon.pier(["inspect", "--format", "{{json .NetworkSettings.Ports}}", "web"])
+        #expect(inspect.stdout == "{\"80/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"\(port)\"}]}\n", "\(inspect)")
+
+        // The same host port again: refused, naming the port; nothing half-made.
+        let taken = daemon.pier(["run", "-d", "--name", "web2", "-p", "127.0.0.1:\(port):80", "busybox", "sleep", "30"])
+        #expect(taken.status == 125, "\(taken)")
+        #expect(taken.stderr.contains("127.0.0.1:\(port)"), "\(taken)")
+        #expect(taken.stderr.contains("port is already allocated"), "\(taken)")
+        #expect(daemon.pier(["ps", "-a", "--filter", "name=web2", "--format", "{{.Status}}"]).stdout.hasPrefix("Created"))
+        #expect(NetworkTests.curl("http://127.0.0.1:\(port)/").stdout == "hello from pier\n")
+
+        // A port held by a program that is not pier: refused with the holder named.
+        let other = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let otherPort = NetworkTests.freePort()
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(otherPort).bigEndian)
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(other, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        listen(other, 1)
+        defer { close(other) }
+        let held = daemon.pier(["run", "--rm", "-p", "\(otherPort):80", "busybox", "true"])
+        #expect(held.status == 125, "\(held)")
+        #expect(held.stderr.contains("0.0.0.0:\(otherPort)") && held.stderr.contains("held by"), "\(held)")
+
+        // Bad -p specs: clear errors, exit 125, no container.
+        for spec in ["abc:80", "80:xyz", "1.2.3:80:80", "80/quic", "70000:80"] {
+            let bad = daemon.pier(["run", "--rm", "-p", spec, "busybox", "true"])
+            #expect(bad.status == 125, "\(spec): \(bad)")
+            #expect(bad.stderr.contains("\"\(spec)\"") && bad.stderr.contains("--publish"), "\(spec): \(bad)")
+        }
+
+        #expect(daemon.pier(["rm", "-f", "web", "web2"]).status == 0)
+        #expect(NetworkTests.curl("http://127.0.0.1:\(port)/").stdout.isEmpty)
+        #expect(!NetworkTests.links().contains("master \(daemon.bridge) "), "veth left after rm")
+    }
+
+    @Test func publishAllAndDefaultBridge() throws {
+        let daemon = try TestDaemon()
+        defer { NetworkTests.stopAndExpectClean(daemon) }
+        try daemon.bootstrapBusybox()
+        let started = daemon.pier(["run", "-d", "--name", "exposed", "--expose", "80", "--expose", "9000/udp", "-P",
+                                   "-e", "MESSAGE=published", "busybox"] + NetworkTests.webServer)
+        #expect(started.status == 0, "\(started)")
+        let lines = daemon.pier(["port", "exposed"]).stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 2, "\(lines)")
+        #expect(lines.first?.hasPrefix("80/tcp -> 0.0.0.0:") == true, "\(lines)")
+        #expect(lines.last?.hasPrefix("9000/udp -> 0.0.0.0:") == true, "\(lines)")
+        if let hostPort = lines.first?.split(separator: ":").last {
+            #expect(NetworkTests.curl("http://127.0.0.1:\(hostPort)/").stdout == "published\n")
+        }
+        // The default bridge: an address, a default route, and the host's resolvers.
+        let inside = daemon.pier(["run", "--rm", "busybox", "sh", "-c", "ip -o -4 addr show eth0; ip route; cat /etc/resolv.conf"])
+        #expect(inside.status == 0, "\(inside)")
+        #expect(inside.stdout.contains("eth0    inet ") || inside.stdout.contains("eth0 inet "), "\(inside)")
+        #expect(inside.stdout.contains("default via "), "\(inside)")
+        #expect(inside.stdout.contains("nameserver "), "\(inside)")
+        #expect(!inside.stdout.contains("nameserver 127."), "\(inside)")
+        // The container reaches a server the host runs on the bridge's gateway (its way out).
+        let gateway = daemon.pier(["network", "inspect", "--format", "{{(index .IPAM.Config 0).Gateway}}", "bridge"])
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let hostPort = lines.first?.split(separator: ":").last.map(String.init) ?? ""
+        let viaGateway = daemon.pier(["run", "--rm", "busybox", "timeout", "10", "wget", "-qO-", "http://\(gateway):\(hostPort)/"])
+        #expect(viaGateway.stdout == "published\n", "\(viaGateway)")
+        #expect(daemon.pier(["rm", "-f", "exposed"]).status == 0)
+    }
+
+    @Test func networkNoneHasOnlyLoopback() throws {
+        let daemon = try TestDaemon()
+        defer { NetworkTests.stopAndExpectClean(daemon) }
+        try daemon.bootstrapBusybox()
+        let none = daemon.pier(["run", "--rm", "--network", "none", "busybox", "sh", "-c", "ls /sys/class/net"])
+        #expect(none.status == 0, "\(none)")
+        #expect(none.stdout == "lo\n", "\(none)")
+        let host = daemon.pier(["run", "--rm", "--network", "host", "busybox", "ls", "/sys/class/net"])
+        #expect(host.stdout.contains("lo\n") && host.stdout.split(separator: "\n").count > 1, "\(host)")
+        let unknown = daemon.pier(["run", "--rm", "--network", "nosuchnet", "busybox", "true"])
+        #expect(unknown.status == 125, "\(unknown)")
+        #expect(unknown.stderr.contains("network nosuchnet not found"), "\(unknown)")
+    }
+
+    @Test func userNetworksResolveNamesAndIsolate() throws {
+        let daemon = try TestDaemon()
+        var devices: [String] = []
+        defer { NetworkTests.stopAndExpectClean(daemon, devices: devices) }
+        try daemon.bootstrapBusybox()
+        let front = daemon.pier(["network", "create", "--label", "tier=front", "front"])
+        #expect(front.status == 0, "\(front)")
+        #expect(daemon.pier(["network", "create", "--internal", "back"]).status == 0)
+        for name in ["front", "back"] {
+            let id = daemon.pier(["network", "inspect", "--format", "{{.Id}}", name]).stdout
+            devices.append("pbr-" + String(id.prefix(11)))
+        }
+        let ls = daemon.pier(["network", "ls", "--format", "{{.Name}} {{.Driver}}"])
+        #expect(ls.stdout == "back bridge\nbridge bridge\nfront bridge\nhost host\nnone null\n", "\(ls)")
+        #expect(daemon.pier(["network", "ls", "-q", "--filter", "label=tier=front"]).stdout.split(separator: "\n").count == 1)
+
+        let db = daemon.pier(["run", "-d", "--name", "db", "--network", "front", "--network-alias", "database",
+                              "-e", "MESSAGE=from db", "busybox"] + NetworkTests.webServer)
+        #expect(db.status == 0, "\(db)")
+        for name in ["db", "database"] {
+            let fetched = daemon.pier(["run", "--rm", "--network", "front", "busybox", "timeout", "10", "wget", "-qO-", "http://\(name)/"])
+            #expect(fetched.stdout == "from db\n", "\(name): \(fetched)\n\(daemon.log())")
+        }
+        let address = daemon.pier(["inspect", "--format", "{{.NetworkSettings.Networks.front.IPAddress}}", "db"])
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(!address.isEmpty)
+        // Another network: neither the name nor the address is reachable.
+        let byName = daemon.pier(["run", "--rm", "--network", "back", "busybox", "timeout", "3", "wget", "-qO-", "http://db/"])
+        #expect(byName.status != 0, "\(byName)")
+        let byAddress = daemon.pier(["run", "--rm", "--network", "back", "busybox", "timeout", "3", "wget", "-qO-", "http://\(address)/"])
+        #expect(byAddress.status != 0, "\(byAddress)")
+        // The default bridge cannot reach it either.
+        let fromBridge = daemon.pier(["run", "--rm", "busybox", "timeout", "3", "wget", "-qO-", "http://\(address)/"])
+        #expect(fromBridge.status != 0, "\(fromBridge)")
+
+        // connect: the container on `back` joins `front` with an alias and reaches db.
+        #expect(daemon.pier(["run", "-d", "--name", "worker", "--network", "back", "busybox", "sleep", "60"]).status == 0)
+        #expect(daemon.pier(["network", "connect", "--alias", "jobs", "front", "worker"]).status == 0)
+        let joined = daemon.pier(["exec", "worker", "timeout", "5", "wget", "-qO-", "http://db/"])
+        #expect(joined.stdout == "from db\n", "\(joined)")
+        let lookup = daemon.pier(["exec", "db", "nslookup", "jobs"])
+        #expect(lookup.status == 0 && lookup.stdout.contains("Address"), "\(lookup)")
+        #expect(daemon.pier(["network", "disconnect", "front", "worker"]).status == 0)
+        #expect(daemon.pier(["exec", "worker", "timeout", "3", "wget", "-qO-", "http://\(address)/"]).status != 0)
+
+        // Bad input: overlapping subnet, a name in use, removing a network in use or a built-in one.
+        #expect(daemon.pier(["network", "create", "--subnet", "10.231.0.0/24", "one"]).status == 0)
+        devices.append("pbr-" + String(daemon.pier(["network", "inspect", "--format", "{{.Id}}", "one"]).stdout.prefix(11)))
+        let overlap = daemon.pier(["network", "create", "--subnet", "10.231.0.128/25", "two"])
+        #expect(overlap.status == 1 && overlap.stderr.contains("overlaps"), "\(overlap)")
+        let duplicate = daemon.pier(["network", "create", "front"])
+        #expect(duplicate.status == 1 && duplicate.stderr.contains("already exists"), "\(duplicate)")
+        let inUse = daemon.pier(["network", "rm", "front"])
+        #expect(inUse.status == 1 && inUse.stderr.contains("active endpoints"), "\(inUse)")
+        let builtin = daemon.pier(["network", "rm", "bridge"])
+        #expect(builtin.status == 1 && builtin.stderr.contains("pre-defined"), "\(builtin)")
+        let badSubnet = daemon.pier(["network", "create", "--subnet", "10.0.0.300/24", "three"])
+        #expect(badSubnet.status == 1 && badSubnet.stderr.contains("invalid subnet"), "\(badSubnet)")
+        #expect(daemon.pier(["network", "ls", "-q"]).stdout.split(separator: "\n").count == 6)
+
+        #expect(daemon.pier(["rm", "-f", "db", "worker"]).status == 0)
+        #expect(daemon.pier(["network", "rm", "one"]).stdout == "one\n")
+        let pruned = daemon.pier(["network", "prune", "-f"])
+        #expect(pruned.stdout.contains("front") && pruned.stdout.contains("back"), "\(pruned)")
+        #expect(daemon.pier(["network", "ls", "-q"]).stdout.split(separator: "\n").count == 3)
+    }
+
+    @Test func dockerCLINetworks() throws {
+        try requirePeer("docker")
+        let daemon = try TestDaemon()
+        var devices: [String] = []
+        defer { NetworkTests.stopAndExpectClean(daemon, devices: devices) }
+        try daemon.bootstrapBusybox()
+        let created = daemon.docker(["network", "create", "n"])
+        #expect(created.status == 0, "\(created)")
+        devices.append("pbr-" + String(created.stdout.prefix(11)))
+        let db = daemon.docker(["run", "-d", "--network", "n", "--name", "db", "-e", "MESSAGE=docker db", "busybox"]
+                               + NetworkTests.webServer)
+        #expect(db.status == 0, "\(db)")
+        let fetched = daemon.docker(["run", "--rm", "--network", "n", "busybox", "timeout", "10", "wget", "-qO-", "http://db"])
+        #expect(fetched.stdout == "docker db\n", "\(fetched)")
+        let port = NetworkTests.freePort()
+        #expect(daemon.docker(["run", "-d", "--name", "pub", "-p", "127.0.0.1:\(port):80", "-e", "MESSAGE=x", "busybox"]
+                              + NetworkTests.webServer).status == 0)
+        let listed = daemon.docker(["port", "pub"])
+        #expect(listed.stdout == "80/tcp -> 127.0.0.1:\(port)\n", "\(listed)")
+        let ls = daemon.docker(["network", "ls", "--format", "{{.Name}}"])
+        #expect(ls.stdout.contains("n\n") && ls.stdout.contains("bridge\n"), "\(ls)")
+        let inspect = daemon.docker(["network", "inspect", "n", "--format", "{{len .Containers}}"])
+        #expect(inspect.stdout == "1\n", "\(inspect)")
+        #expect(daemon.docker(["rm", "-f", "db", "pub"]).status == 0)
+        #expect(daemon.docker(["network", "rm", "n"]).status == 0)
+    }
+}
