@@ -13,7 +13,7 @@ public struct Pier: ParsableCommand {
             Pull.self, Push.self, Login.self, Logout.self, Search.self,
             ContainerGroup.self, Run.self, Create.self, Start.self, Stop.self, Restart.self, Kill.self, Rm.self, Wait.self,
             Ps.self, Logs.self, Exec.self, Pause.self, Unpause.self, Rename.self, Top.self, Events.self, Stats.self, Copy.self, Attach.self,
-            Build.self, Bootstrap.self, Version.self, Info.self,
+            Build.self, BuilderGroup.self, Bootstrap.self, Version.self, Info.self,
         ])
 
     public init() {}

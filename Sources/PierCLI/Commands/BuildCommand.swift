@@ -287,3 +287,32 @@ struct BuildPrinter {
         }
     }
 }
+
+/// `pier builder prune`: forgets the build cache; its layers that no image uses are freed.
+struct BuilderGroup: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "builder", abstract: "Manage builds",
+                                                    subcommands: [BuilderPrune.self])
+}
+
+struct BuilderPrune: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "prune", abstract: "Remove build cache")
+    @OptionGroup var daemon: DaemonOptions
+    @Flag(name: .shortAndLong, help: "Remove all unused build cache, not just dangling ones") var all = false
+    @Flag(name: .shortAndLong, help: "Do not prompt for confirmation") var force = false
+
+    struct Report: Decodable {
+        var CachesDeleted: [String]?
+        var SpaceReclaimed: Int64
+    }
+
+    func run() throws {
+        if !force, !Prompt.confirm("WARNING! This will remove all dangling build cache.") { return }
+        let report = try call { try daemon.client().json(Report.self, "POST", "/build/prune", query: all ? [("all", "1")] : []) }
+        if let deleted = report.CachesDeleted, !deleted.isEmpty {
+            print("Deleted build cache objects:")
+            for id in deleted { print(id) }
+            print("")
+        }
+        print("Total reclaimed space: \(Units.humanSize(report.SpaceReclaimed))")
+    }
+}

@@ -64,6 +64,21 @@ struct BuildCache: Sendable {
         if rename(temporary, path(key)) != 0 { unlink(temporary) }
     }
 
+    /// The blobs and snapshots the entries name: the cache keeps them from garbage collection
+    /// until `builder prune` forgets the entries (Docker keeps its build cache the same way).
+    func referencedDigests() -> Set<Digest> {
+        var digests: Set<Digest> = []
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where !name.hasPrefix(".") {
+            guard let data = FileManager.default.contents(atPath: directory + "/" + name),
+                  let state = try? JSONDecoder().decode(BuildState.self, from: data) else { continue }
+            for layer in state.layers {
+                digests.insert(layer.descriptor.digest)
+                digests.insert(layer.chainID)
+            }
+        }
+        return digests
+    }
+
     /// Forgets every entry; returns their keys. (Their layers go with the next image GC unless an
     /// image uses them.)
     func prune() -> [String] {

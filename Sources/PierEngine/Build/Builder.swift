@@ -30,6 +30,8 @@ public final class Builder: Sendable {
         } catch {
             throw EngineError(.internalError, "cannot prepare the build cache in \(root): \(error)")
         }
+        let cache = self.cache
+        transfer.store.addRetainer { cache.referencedDigests() }
     }
 
     /// Cleans what an interrupted build left (its containers' directories, cache temp files).

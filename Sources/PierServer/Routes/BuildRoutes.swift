@@ -69,8 +69,12 @@ extension Router {
     /// `POST /build/prune` (`docker builder prune`): the answer's shape is swagger's `BuildPruneResponse`.
     mutating func addBuildPruneRoute(_ engine: Engine) {
         add(.POST, "/build/prune") { _, _, writer in
-            let removed = try await Blocking.run { engine.builder.pruneCache() }
-            try await writer.json(BuildPruneResponse(CachesDeleted: removed, SpaceReclaimed: 0))
+            let (removed, reclaimed) = try await Blocking.run {
+                // The cache's layers that no image uses go now that the entries are gone.
+                let removed = engine.builder.pruneCache()
+                return (removed, engine.images.collectGarbage())
+            }
+            try await writer.json(BuildPruneResponse(CachesDeleted: removed, SpaceReclaimed: reclaimed))
         }
     }
 
