@@ -59,3 +59,88 @@ enum FastJSON {
         out.append(UInt8(ascii: "\""))
     }
 }
+
+extension FastJSON {
+    /// `GET /containers/json`, the other large list (`ps -a` with 1,000 containers).
+    static func encode(_ containers: [ContainerSummary]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(containers.count * 512 + 2)
+        out.append(UInt8(ascii: "["))
+        for (index, container) in containers.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            out += Array("{\"Command\":".utf8)
+            string(container.Command, into: &out)
+            out += Array(",\"Created\":\(container.Created),\"HostConfig\":{\"NetworkMode\":".utf8)
+            string(container.HostConfig.NetworkMode, into: &out)
+            out += Array("},\"Id\":".utf8)
+            string(container.Id, into: &out)
+            out += Array(",\"Image\":".utf8)
+            string(container.Image, into: &out)
+            out += Array(",\"ImageID\":".utf8)
+            string(container.ImageID, into: &out)
+            out += Array(",\"Labels\":".utf8)
+            dictionary(container.Labels, into: &out)
+            out += Array(",\"Mounts\":[".utf8)
+            for (position, mount) in container.Mounts.enumerated() {
+                if position > 0 { out.append(UInt8(ascii: ",")) }
+                out += Array("{\"Destination\":".utf8)
+                string(mount.Destination, into: &out)
+                if let driver = mount.Driver {
+                    out += Array(",\"Driver\":".utf8)
+                    string(driver, into: &out)
+                }
+                out += Array(",\"Mode\":".utf8)
+                string(mount.Mode, into: &out)
+                if let name = mount.Name {
+                    out += Array(",\"Name\":".utf8)
+                    string(name, into: &out)
+                }
+                out += Array(",\"Propagation\":".utf8)
+                string(mount.Propagation, into: &out)
+                out += Array(",\"RW\":\(mount.RW),\"Source\":".utf8)
+                string(mount.Source, into: &out)
+                out += Array(",\"Type\":".utf8)
+                string(mount.Type, into: &out)
+                out.append(UInt8(ascii: "}"))
+            }
+            out += Array("],\"Names\":".utf8)
+            strings(container.Names, into: &out)
+            out += Array(",\"Ports\":[".utf8)
+            for (position, port) in container.Ports.enumerated() {
+                if position > 0 { out.append(UInt8(ascii: ",")) }
+                out.append(UInt8(ascii: "{"))
+                if let ip = port.IP {
+                    out += Array("\"IP\":".utf8)
+                    string(ip, into: &out)
+                    out.append(UInt8(ascii: ","))
+                }
+                out += Array("\"PrivatePort\":\(port.PrivatePort),".utf8)
+                if let published = port.PublicPort { out += Array("\"PublicPort\":\(published),".utf8) }
+                out += Array("\"Type\":".utf8)
+                string(port.Type, into: &out)
+                out.append(UInt8(ascii: "}"))
+            }
+            out.append(UInt8(ascii: "]"))
+            if let size = container.SizeRootFs { out += Array(",\"SizeRootFs\":\(size)".utf8) }
+            if let size = container.SizeRw { out += Array(",\"SizeRw\":\(size)".utf8) }
+            out += Array(",\"State\":".utf8)
+            string(container.State, into: &out)
+            out += Array(",\"Status\":".utf8)
+            string(container.Status, into: &out)
+            out.append(UInt8(ascii: "}"))
+        }
+        out.append(UInt8(ascii: "]"))
+        return out
+    }
+
+    static func dictionary(_ values: [String: String], into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "{"))
+        for (position, key) in values.keys.sorted().enumerated() {
+            if position > 0 { out.append(UInt8(ascii: ",")) }
+            string(key, into: &out)
+            out.append(UInt8(ascii: ":"))
+            string(values[key] ?? "", into: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+    }
+}
