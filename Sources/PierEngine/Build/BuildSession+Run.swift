@@ -118,9 +118,11 @@ extension BuildSession {
         reader.wait()
         if cancellation.isCancelled { throw EngineError(.internalError, "build cancelled") }
         guard exitCode == 0 else {
+            // Docker's words first (scripts match them), then where and why: the step and its last output.
             var message = "The command '\(display)' returned a non-zero code: \(exitCode)"
+            message += "\n(Dockerfile:\(line), step \(step)/\(totalSteps))"
             let lines = tail.lines()
-            if quiet, !lines.isEmpty { message += "\nlast lines of its output:\n" + lines.joined(separator: "\n") }
+            if !lines.isEmpty { message += "; the last lines of its output:\n" + lines.joined(separator: "\n") }
             throw EngineError(.invalidArgument, message)
         }
         try emit("Removing intermediate container \(id.prefix(12))\n")

@@ -318,8 +318,10 @@ final class BuildSession {
             image = try builder.transfer.images.resolve(name)
         } catch {
             if error.code == .notFound {
-                throw stepError(line, "\(instruction) \(name): image \(name) is not present locally; "
-                                + "pull it first (pier pull \(name)) or build it", code: .notFound)
+                let remedy = Bootstrapper.recipe(named: name).map { "make it first with `pier bootstrap \($0.name)`" }
+                    ?? "pull it first (pier pull \(name)) or build it"
+                throw stepError(line, "\(instruction) \(name): image \(name) is not present locally; \(remedy)",
+                                code: .notFound)
             }
             throw error
         }
