@@ -277,6 +277,34 @@ import Testing
         }
     }
 
+    @Test func runMountsCacheBindAndTmpfs() throws {
+        try withDaemon { daemon in
+            try daemon.bootstrapBusybox()
+            let context = try Context([
+                "Dockerfile": """
+                FROM busybox
+                RUN --mount=type=cache,target=/root/.cache echo run >> /root/.cache/log && wc -l < /root/.cache/log
+                RUN --mount=type=bind,source=data.txt,target=/data.txt cat /data.txt
+                RUN --mount=type=tmpfs,target=/scratch touch /scratch/x && ls /scratch
+                RUN ls -A /root/.cache /scratch
+                """,
+                "data.txt": "bound v1\n",
+            ])
+            let first = build(daemon, context, ["-t", "mounts"])
+            #expect(first.status == 0, "\(first)")
+            #expect(first.stdout.contains("\n1\n"))
+            #expect(first.stdout.contains("bound v1"))
+            // What went to the cache mount and the tmpfs is not in the image.
+            #expect(first.stdout.contains("/root/.cache:\n\n/scratch:\n"), "\(first)")
+            // The bind's content is part of the step's key; the cache mount persists between builds.
+            try context.write("data.txt", "bound v2\n")
+            let second = build(daemon, context, ["-t", "mounts"])
+            #expect(second.stdout.contains("bound v2"), "\(second)")
+            let third = build(daemon, context, ["-t", "mounts", "--no-cache"])
+            #expect(third.stdout.contains("\n2\n"), "\(third)")
+        }
+    }
+
     @Test func killedDaemonLeavesNoPartialImageOrCache() throws {
         let daemon = try TestDaemon()
         var current = daemon

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import PierDockerfile
 import PierOCI
@@ -9,10 +10,17 @@ import Synchronization
 /// reach their registries. Its overlay upper directory becomes the step's layer.
 extension BuildSession {
     func runStep(_ instruction: RunInstruction, line: Int, run: inout StageRun) throws {
-        guard instruction.mountSpecifications.isEmpty else {
-            throw stepError(line, "RUN --mount is not supported by Pier's builder yet")
-        }
         let config = run.config
+        let environmentForMounts = run.environment
+        let lexer = ShellLexer(escape: escape)
+        let mounts: [RunMount]
+        do {
+            mounts = try instruction.mounts { (word: String) throws(DockerfileError) -> String in
+                try lexer.expand(word, environment: environmentForMounts)
+            }
+        } catch {
+            throw stepError(line, error.message)
+        }
         let argv: [String]
         switch instruction.command {
         case .exec(let arguments):
@@ -29,12 +37,87 @@ extension BuildSession {
             createdBy = "|\(arguments.count) " + arguments.map { "\($0.key)=\($0.value)" }.joined(separator: " ") + " " + createdBy
         }
         let environment = (config.Env ?? []) + arguments.map { "\($0.key)=\($0.value)" }
+        // Mounts: a bind's content is part of the step's key (the command reads it); a cache's is not.
+        var prepared = try prepareMounts(mounts, line: line)
+        defer { prepared.release() }
+        if !prepared.keys.isEmpty { createdBy = prepared.keys.joined(separator: " ") + " " + createdBy }
+        let requests = prepared.requests
         try commitStep(&run, createdBy: createdBy, layer: true) { state in
-            let layer = try runContainer(argv, environment: environment, state: state, line: line,
+            let layer = try runContainer(argv, environment: environment, mounts: requests, state: state, line: line,
                                          display: instruction.command.isExecForm ? BuildSession.jsonArray(argv) : argv.joined(separator: " "))
             state.layers.append(layer)
             state.config.rootfs.diff_ids.append(layer.diffID)
         }
+    }
+
+    /// The host side of `RUN --mount`s, and what each adds to the step's key.
+    struct PreparedMounts {
+        var requests: [MountRequest] = []
+        var keys: [String] = []
+        var mountPoints: [String] = []
+
+        func release() {
+            for mountPoint in mountPoints {
+                umount2(mountPoint, Int32(MNT_DETACH))
+                rmdir(mountPoint)
+            }
+        }
+    }
+
+    func prepareMounts(_ mounts: [RunMount], line: Int) throws -> PreparedMounts {
+        var prepared = PreparedMounts()
+        do {
+            for mount in mounts {
+                guard let target = mount.target, !target.isEmpty else {
+                    throw stepError(line, "RUN --mount of type \(mount.type.rawValue) needs a target")
+                }
+                switch mount.type {
+                case .cache:
+                    // One directory per id (the target by default), kept between builds.
+                    let id = mount.id ?? target
+                    let directory = builder.root + "/mounts/" + Digest.sha256(of: Array(id.utf8)).encoded
+                    if !FileManager.default.fileExists(atPath: directory) {
+                        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                        chmod(directory, mount.mode ?? 0o755)
+                        chown(directory, mount.uid ?? 0, mount.gid ?? 0)
+                    }
+                    prepared.requests.append(MountRequest(type: .bind, source: directory, target: target, readOnly: mount.readOnly))
+                    prepared.keys.append("--mount=type=cache,target=\(target)")
+                case .tmpfs:
+                    prepared.requests.append(MountRequest(type: .tmpfs, target: target, tmpfsSize: mount.sizeLimit ?? 0))
+                    prepared.keys.append("--mount=type=tmpfs,target=\(target)")
+                case .bind:
+                    var tree = SourceTree(root: contextDirectory, ignore: ignore)
+                    if let from = mount.from {
+                        let state: BuildState
+                        if let index = stageIndex(from), let result = results[index] {
+                            state = result
+                        } else {
+                            state = try imageState(from, line: line, instruction: "RUN --mount from=\(from):").state
+                        }
+                        tree = try mountTree(state)
+                        if let mountPoint = tree.mountPoint { prepared.mountPoints.append(mountPoint) }
+                    }
+                    let relative = try treeRelative(mount.source ?? "", line: line)
+                    let found = exactMatch(relative, in: tree, fromContext: mount.from == nil)
+                    guard let match = found.first else {
+                        throw stepError(line, "RUN --mount source \"\(mount.source ?? "")\" not found"
+                                        + (mount.from.map { " in \($0)" } ?? " in the build context"))
+                    }
+                    var hasher = SHA256()
+                    for entry in try walk(match, tree: tree, excludes: nil) { try hashEntry(entry, into: &hasher) }
+                    let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+                    prepared.requests.append(MountRequest(type: .bind, source: match.host, target: target, readOnly: mount.readOnly))
+                    prepared.keys.append("--mount=type=bind,target=\(target)\(mount.readOnly ? "" : ",rw"),content=\(digest)")
+                case .secret, .ssh:
+                    throw stepError(line, "RUN --mount=type=\(mount.type.rawValue) is not supported by Pier's builder yet")
+                }
+            }
+        } catch {
+            prepared.release()
+            throw error
+        }
+        return prepared
     }
 
     /// A shell-form command with its heredocs: a lone `<<EOF` runs the heredoc as the script;
@@ -53,7 +136,7 @@ extension BuildSession {
     }
 
     /// Runs `argv` in a fresh container on `state`'s layers; returns its changes as a committed layer.
-    func runContainer(_ argv: [String], environment: [String], state: BuildState, line: Int,
+    func runContainer(_ argv: [String], environment: [String], mounts: [MountRequest] = [], state: BuildState, line: Int,
                       display: String) throws -> BuildLayer {
         let id = ContainerService.newID()
         let directory = builder.root + "/containers/" + id
@@ -77,6 +160,7 @@ extension BuildSession {
         spec.workingDir = config.WorkingDir
         spec.user = config.User
         spec.networkMode = .host
+        spec.mounts = mounts
         let built: BuiltSpec
         do {
             built = try SpecBuilder(host: builder.containers.host).build(spec)
