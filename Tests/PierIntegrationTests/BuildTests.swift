@@ -305,6 +305,25 @@ import Testing
         }
     }
 
+    @Test func runNetworkAndExtraHosts() throws {
+        try withDaemon { daemon in
+            try daemon.bootstrapBusybox()
+            let context = try Context([
+                "Dockerfile": """
+                FROM busybox
+                RUN --network=none echo isolated: $(ls /sys/class/net)
+                RUN echo host: $(ls /sys/class/net | wc -l) && grep myhost /etc/hosts
+                """,
+            ])
+            let built = build(daemon, context, ["--add-host", "myhost:10.1.2.3"])
+            #expect(built.status == 0, "\(built)")
+            #expect(built.stdout.contains("isolated: lo\n"))
+            // The host's interfaces (more than loopback) without --network=none.
+            #expect(!built.stdout.contains("host: 1\n"), "\(built)")
+            #expect(built.stdout.contains("10.1.2.3\tmyhost"))
+        }
+    }
+
     @Test func killedDaemonLeavesNoPartialImageOrCache() throws {
         let daemon = try TestDaemon()
         var current = daemon

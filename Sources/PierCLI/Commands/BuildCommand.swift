@@ -22,6 +22,7 @@ struct Build: ParsableCommand {
     @Flag(help: "Always attempt to pull a newer version of the image (images are local to Pier)") var pull = false
     @Option(help: "Networking mode for the RUN instructions (RUN uses the host's network)") var network: String?
     @Flag(help: "Remove intermediate containers after a successful build (always)") var rm = false
+    @Option(name: .customLong("add-host"), help: "Add a custom host-to-IP mapping (host:ip)") var addHost: [String] = []
     @Argument(help: "PATH | -") var context: String
 
     func run() throws {
@@ -29,6 +30,7 @@ struct Build: ParsableCommand {
         let client = try call { try daemon.client() }
         var query: [(String, String)] = tag.map { ("t", $0) }
         if let target { query.append(("target", target)) }
+        if !addHost.isEmpty { query.append(("extrahosts", addHost.joined(separator: ","))) }
         if noCache { query.append(("nocache", "1")) }
         if mode == .quiet { query.append(("q", "1")) }
         if !buildArg.isEmpty { query.append(("buildargs", try jsonObject(buildArguments()))) }

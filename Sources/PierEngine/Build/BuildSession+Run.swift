@@ -33,6 +33,7 @@ extension BuildSession {
         let envKeys = Set((config.Env ?? []).map { $0.split(separator: "=", maxSplits: 1).first.map(String.init) ?? $0 })
         let arguments = run.arguments.filter { !envKeys.contains($0.key) }.sorted { $0.key < $1.key }
         var createdBy = instruction.command.isExecForm ? BuildSession.jsonArray(argv) : argv.joined(separator: " ")
+        if instruction.network == .none { createdBy = "--network=none " + createdBy }
         if !arguments.isEmpty {
             createdBy = "|\(arguments.count) " + arguments.map { "\($0.key)=\($0.value)" }.joined(separator: " ") + " " + createdBy
         }
@@ -43,7 +44,8 @@ extension BuildSession {
         if !prepared.keys.isEmpty { createdBy = prepared.keys.joined(separator: " ") + " " + createdBy }
         let requests = prepared.requests
         try commitStep(&run, createdBy: createdBy, layer: true) { state in
-            let layer = try runContainer(argv, environment: environment, mounts: requests, state: state, line: line,
+            let layer = try runContainer(argv, environment: environment, mounts: requests, isolated: instruction.network == .none,
+                                         state: state, line: line,
                                          display: instruction.command.isExecForm ? BuildSession.jsonArray(argv) : argv.joined(separator: " "))
             state.layers.append(layer)
             state.config.rootfs.diff_ids.append(layer.diffID)
@@ -136,8 +138,8 @@ extension BuildSession {
     }
 
     /// Runs `argv` in a fresh container on `state`'s layers; returns its changes as a committed layer.
-    func runContainer(_ argv: [String], environment: [String], mounts: [MountRequest] = [], state: BuildState, line: Int,
-                      display: String) throws -> BuildLayer {
+    func runContainer(_ argv: [String], environment: [String], mounts: [MountRequest] = [], isolated: Bool = false,
+                      state: BuildState, line: Int, display: String) throws -> BuildLayer {
         let id = ContainerService.newID()
         let directory = builder.root + "/containers/" + id
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -145,7 +147,7 @@ extension BuildSession {
             try FileManager.default.createDirectory(atPath: "\(directory)/\(sub)", withIntermediateDirectories: true)
         }
         try ContainerFiles.write(directory: directory, hostname: String(id.prefix(12)), domainname: nil,
-                                 extraHosts: [], dns: [], dnsSearch: [])
+                                 extraHosts: options.extraHosts, dns: [], dnsSearch: [])
         let config = state.config.config ?? ContainerConfig()
         var lowerDirs = state.layers.reversed().map { store.snapshots.filesystemPath($0.chainID) }
         if lowerDirs.isEmpty { lowerDirs = [builder.root + "/empty"] }
@@ -159,7 +161,9 @@ extension BuildSession {
         spec.env = environment
         spec.workingDir = config.WorkingDir
         spec.user = config.User
-        spec.networkMode = .host
+        // The host's network (like `--network host`) so package managers reach their registries;
+        // `RUN --network=none` gets a namespace of its own with only loopback.
+        spec.networkMode = isolated ? .private : .host
         spec.mounts = mounts
         let built: BuiltSpec
         do {

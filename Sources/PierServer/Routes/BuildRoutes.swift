@@ -94,6 +94,9 @@ extension Router {
                 throw APIError.badRequest("invalid buildargs: \(text) is not a JSON object of strings")
             }
         }
+        if let text = request.query["extrahosts"], !text.isEmpty {
+            options.extraHosts = text.split(separator: ",").map(String.init)
+        }
         if let text = request.query["labels"], !text.isEmpty {
             do {
                 options.labels = try JSONCoding.decode([String: String].self, from: Array(text.utf8))
