@@ -133,21 +133,21 @@ final class ContextSource: @unchecked Sendable {
         var extra: (name: String, bytes: [UInt8])?
         var name = "Dockerfile"
         if let dockerfile {
-            if dockerfile == "-" {
-                let bytes = FileHandle.standardInput.readDataToEndOfFile()
-                extra = (".dockerfile.\(UUID().uuidString.prefix(12).lowercased())", [UInt8](bytes))
-                name = extra!.name
+            let path = URL(fileURLWithPath: dockerfile).standardizedFileURL.path
+            if dockerfile != "-", path.hasPrefix(root + "/") {
+                name = String(path.dropFirst(root.count + 1))
             } else {
-                let path = URL(fileURLWithPath: dockerfile).standardizedFileURL.path
-                if path.hasPrefix(root + "/") {
-                    name = String(path.dropFirst(root.count + 1))
+                let bytes: Data
+                if dockerfile == "-" {
+                    bytes = FileHandle.standardInput.readDataToEndOfFile()
                 } else {
-                    guard let bytes = FileManager.default.contents(atPath: path) else {
+                    guard let contents = FileManager.default.contents(atPath: path) else {
                         throw CLIError("unable to prepare context: the Dockerfile \(dockerfile) cannot be read")
                     }
-                    extra = (".dockerfile.\(UUID().uuidString.prefix(12).lowercased())", [UInt8](bytes))
-                    name = extra!.name
+                    bytes = contents
                 }
+                name = ".dockerfile.\(UUID().uuidString.prefix(12).lowercased())"
+                extra = (name, [UInt8](bytes))
             }
         } else if !FileManager.default.fileExists(atPath: root + "/Dockerfile") {
             throw CLIError("unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat \(root)/Dockerfile: "
