@@ -168,6 +168,14 @@ import Testing
 
             let quiet = daemon.pier(["build", "-q", context.path])
             #expect(quiet.stdout.hasPrefix("sha256:") && quiet.stdout.split(separator: "\n").count == 1, "\(quiet)")
+
+            // SOURCE_DATE_EPOCH: rebuilding from scratch gives the very same image.
+            let epoch = ["build", "-q", "--no-cache", "--build-arg", "SOURCE_DATE_EPOCH=1700000000", context.path]
+            let once = daemon.pier(epoch).stdout
+            usleep(1_100_000)
+            let twice = daemon.pier(epoch).stdout
+            #expect(once.hasPrefix("sha256:") && once == twice, "\(once) \(twice)")
+            #expect(inspect(daemon, "{{.Created}}", once.trimmingCharacters(in: .newlines)) == "2023-11-14T22:13:20Z")
         }
     }
 

@@ -166,7 +166,8 @@ extension BuildSession {
             }
             stager.finish()
             let committed = try builder.transfer.commitLayer(directory: staging, parentChainID: state.layers.last?.chainID,
-                                                             overlayUpper: false, token: token)
+                                                             overlayUpper: false, token: token,
+                                                             sourceDateEpoch: sourceDateEpoch)
             state.layers.append(BuildLayer(descriptor: committed.descriptor, diffID: committed.diffID,
                                            chainID: committed.chainID, unpackedSize: committed.unpackedSize))
             state.config.rootfs.diff_ids.append(committed.diffID)

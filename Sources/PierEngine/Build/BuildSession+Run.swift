@@ -217,7 +217,8 @@ extension BuildSession {
         let upper = directory + "/upper"
         BuildSession.removeMountPoints(upper: upper, lowerDirs: lowerDirs)
         let committed = try builder.transfer.commitLayer(directory: upper, parentChainID: state.layers.last?.chainID,
-                                                         overlayUpper: true, token: token)
+                                                         overlayUpper: true, token: token,
+                                                         sourceDateEpoch: sourceDateEpoch)
         return BuildLayer(descriptor: committed.descriptor, diffID: committed.diffID, chainID: committed.chainID,
                           unpackedSize: committed.unpackedSize)
     }
