@@ -110,6 +110,7 @@ let package = Package(
         ]),
         .testTarget(name: "PierCLITests", dependencies: ["PierCLI"]),
         .testTarget(name: "PierDockerfileTests", dependencies: ["PierDockerfile"]),
+        .testTarget(name: "PierEngineTests", dependencies: ["PierEngine", "PierDockerfile", "PierOCI", "PierStore"]),
         .testTarget(name: "PierShimTests", dependencies: ["pier-shim", "pier-init"]),
         .testTarget(name: "PierRuntimeTests", dependencies: ["PierRuntime", "PierOCI"]),
         .testTarget(name: "PierRegistryTests", dependencies: ["PierRegistry", "PierOCI", "PierStore"]),
