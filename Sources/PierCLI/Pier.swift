@@ -8,7 +8,7 @@ public struct Pier: ParsableCommand {
         abstract: "A container engine for Linux that speaks Docker.",
         version: "pier version \(PierVersionText.client)",
         subcommands: [
-            ImageGroup.self, SystemGroup.self, RegistryGroup.self,
+            ImageGroup.self, SystemGroup.self, RegistryGroup.self, BuilderGroup.self,
             Images.self, Tag.self, Rmi.self, Inspect.self, History.self, Import.self, Save.self, Load.self,
             Pull.self, Push.self, Login.self, Logout.self, Search.self,
             ContainerGroup.self, Run.self, Create.self, Start.self, Stop.self, Restart.self, Kill.self, Rm.self, Wait.self,

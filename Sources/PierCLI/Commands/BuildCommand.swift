@@ -289,3 +289,33 @@ struct BuildPrinter {
         }
     }
 }
+
+/// `pier builder prune`: forgets the build cache (`POST /build/prune`).
+struct BuilderPrune: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "prune", abstract: "Remove build cache")
+    @OptionGroup var daemon: DaemonOptions
+    @Flag(name: .shortAndLong, help: "Do not prompt for confirmation") var force = false
+    @Flag(name: .shortAndLong, help: "Remove all unused build cache (the only kind Pier keeps)") var all = false
+
+    struct Answer: Decodable {
+        var CachesDeleted: [String]?
+        var SpaceReclaimed: Int64?
+    }
+
+    func run() throws {
+        if !force {
+            print("WARNING! This will remove all dangling build cache.\nAre you sure you want to continue? [y/N] ", terminator: "")
+            guard let reply = readLine(), reply.lowercased().hasPrefix("y") else { return }
+        }
+        let client = try call { try daemon.client() }
+        let answer = try call { try client.json(Answer.self, "POST", "/build/prune") }
+        let deleted = answer.CachesDeleted ?? []
+        if !deleted.isEmpty { print("Deleted build cache objects:\n" + deleted.joined(separator: "\n") + "\n") }
+        print("Total reclaimed space: \(answer.SpaceReclaimed ?? 0)B")
+    }
+}
+
+struct BuilderGroup: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "builder", abstract: "Manage builds",
+                                                    subcommands: [Build.self, BuilderPrune.self])
+}
