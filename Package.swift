@@ -60,6 +60,8 @@ let package = Package(
         // The daemon's domain layer: image services, bootstrap, save/load, system.
         .target(name: "PierEngine", dependencies: [
             "PierOCI", "PierArchive", "PierStore", "PierAPI", "PierRuntime", "PierRegistry", "PierDockerfile",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),

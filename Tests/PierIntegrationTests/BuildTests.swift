@@ -332,6 +332,39 @@ import Testing
         }
     }
 
+    @Test func addFetchesURLsAndChecksThem() throws {
+        try withDaemon { daemon in
+            try daemon.bootstrapBusybox()
+            let served = try Context(["model.bin": "weights v1\n"])
+            let port = Int.random(in: 20000...40000)
+            guard let server = spawn("/usr/bin/env", ["python3", "-m", "http.server", "\(port)", "--bind", "127.0.0.1",
+                                                      "--directory", served.path],
+                                     environment: nil, stdin: "/dev/null", stdout: "/dev/null", stderr: "/dev/null") else {
+                throw TestFailure("cannot start python3 -m http.server")
+            }
+            defer { kill(server, SIGKILL); _ = waitForExit(server) }
+            usleep(800_000)
+            let url = "http://127.0.0.1:\(port)/model.bin"
+            let digest = run("/usr/bin/sha256sum", [served.path + "/model.bin"]).stdout.prefix(64)
+            let context = try Context([
+                "Dockerfile": "FROM busybox\nADD --checksum=sha256:\(digest) \(url) /models/\nCMD [\"cat\", \"/models/model.bin\"]\n",
+            ])
+            let built = build(daemon, context, ["-t", "fetched"])
+            #expect(built.status == 0, "\(built)")
+            #expect(daemon.pier(["run", "--rm", "fetched"]).stdout == "weights v1\n")
+            // The content is part of the key: a changed file is fetched and added again.
+            try served.write("model.bin", "weights v2\n")
+            try context.write("Dockerfile", "FROM busybox\nADD \(url) /models/\nCMD [\"cat\", \"/models/model.bin\"]\n")
+            #expect(build(daemon, context, ["-t", "fetched"]).status == 0)
+            #expect(daemon.pier(["run", "--rm", "fetched"]).stdout == "weights v2\n")
+            try context.write("Dockerfile", "FROM busybox\nADD --checksum=sha256:\(digest) \(url) /models/\n")
+            let mismatch = build(daemon, context)
+            #expect(mismatch.stderr.contains("checksum mismatch"), "\(mismatch)")
+            try context.write("Dockerfile", "FROM busybox\nADD http://127.0.0.1:\(port)/nothing /x\n")
+            #expect(build(daemon, context).stderr.contains("the server answered 404"))
+        }
+    }
+
     @Test func killedDaemonLeavesNoPartialImageOrCache() throws {
         let daemon = try TestDaemon()
         var current = daemon

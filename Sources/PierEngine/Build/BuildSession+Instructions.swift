@@ -152,7 +152,8 @@ extension BuildSession {
         case .add(let add):
             let request = CopyRequest(
                 keyword: "ADD", sources: add.sources, inlineFiles: add.inlineFiles, destination: add.destination,
-                from: nil, chown: add.chown, chmod: add.chmod, unpacksArchives: add.unpack ?? true, exclude: add.exclude)
+                from: nil, chown: add.chown, chmod: add.chmod, unpacksArchives: add.unpack ?? true, exclude: add.exclude,
+                checksum: add.checksum)
             try copyStep(request, line: line, run: &run)
         }
     }
