@@ -404,7 +404,7 @@ import Testing
                 if left.isEmpty { break }
                 usleep(200_000)
             }
-            #expect(left.isEmpty, "RUN containers left: \(left)")
+            #expect(left.isEmpty, "RUN containers left: \(left); pierd log: \(daemon.log().suffix(2500))")
             #expect(Date().timeIntervalSince(started) < 15)
             #expect(daemon.pier(["image", "inspect", "interrupted"]).status != 0)
         }

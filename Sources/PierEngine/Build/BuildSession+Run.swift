@@ -142,7 +142,12 @@ extension BuildSession {
                       state: BuildState, line: Int, display: String) throws -> BuildLayer {
         let id = ContainerService.newID()
         let directory = builder.root + "/containers/" + id
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var shimPid: Int32?
+        defer {
+            // The shim removes its sockets as it exits: let it finish before the directory goes.
+            if let shimPid { BuildSession.waitUntilGone(shimPid) }
+            try? FileManager.default.removeItem(atPath: directory)
+        }
         for sub in ["bundle/rootfs", "upper", "work"] {
             try FileManager.default.createDirectory(atPath: "\(directory)/\(sub)", withIntermediateDirectories: true)
         }
@@ -175,7 +180,7 @@ extension BuildSession {
         try emit(" ---> Running in \(id.prefix(12))\n")
 
         let files = ShimFiles(directory: directory)
-        _ = try builder.containers.launcher.run(id: id, files: files)
+        shimPid = try builder.containers.launcher.run(id: id, files: files).pid
         let control = try ShimControl.connect(files)
         defer { control.shutdownConnection() }
         _ = try control.waitForReady()
@@ -221,6 +226,18 @@ extension BuildSession {
                                                          sourceDateEpoch: sourceDateEpoch)
         return BuildLayer(descriptor: committed.descriptor, diffID: committed.diffID, chainID: committed.chainID,
                           unpackedSize: committed.unpackedSize)
+    }
+
+    /// Waits (up to 5 s) for a process that is not our child to end (a zombie has ended: whoever
+    /// adopted it reaps it in its own time).
+    static func waitUntilGone(_ pid: Int32) {
+        for _ in 0..<2500 {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return }
+            let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
+            if state == "Z" || state == "X" { return }
+            usleep(2_000)
+        }
     }
 
     /// The shim's next event; while none comes, a cancelled build kills the command.
