@@ -144,9 +144,13 @@ extension BuildSession {
         let directory = builder.root + "/containers/" + id
         var shimPid: Int32?
         defer {
-            // The shim removes its sockets as it exits: let it finish before the directory goes.
-            if let shimPid { BuildSession.waitUntilGone(shimPid) }
-            try? FileManager.default.removeItem(atPath: directory)
+            // The shim removes its sockets as it exits: the directory goes once it has finished, off
+            // the build's path (the layer is committed by then; pierd's start removes leftovers).
+            let shim = shimPid
+            Thread.detachNewThread {
+                if let shim { BuildSession.waitUntilGone(shim) }
+                try? FileManager.default.removeItem(atPath: directory)
+            }
         }
         for sub in ["bundle/rootfs", "upper", "work"] {
             try FileManager.default.createDirectory(atPath: "\(directory)/\(sub)", withIntermediateDirectories: true)
