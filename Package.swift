@@ -64,6 +64,8 @@ let package = Package(
         // The daemon's domain layer: image services, bootstrap, save/load, system.
         .target(name: "PierEngine", dependencies: [
             "PierOCI", "PierArchive", "PierStore", "PierAPI", "PierRuntime", "PierRegistry", "PierDockerfile", "PierNetwork",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -114,6 +116,7 @@ let package = Package(
         ]),
         .testTarget(name: "PierCLITests", dependencies: ["PierCLI"]),
         .testTarget(name: "PierDockerfileTests", dependencies: ["PierDockerfile"]),
+        .testTarget(name: "PierEngineTests", dependencies: ["PierEngine", "PierDockerfile", "PierOCI", "PierStore"]),
         .testTarget(name: "PierShimTests", dependencies: ["pier-shim", "pier-init"]),
         .testTarget(name: "PierNetworkTests", dependencies: ["PierNetwork"]),
         .testTarget(name: "PierRuntimeTests", dependencies: ["PierRuntime", "PierOCI"]),

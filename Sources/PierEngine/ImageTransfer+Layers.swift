@@ -16,14 +16,15 @@ extension ImageTransfer {
 
     /// Tars `directory` into an uncompressed layer blob and unpacks it as the snapshot that
     /// follows `parentChainID`. With `overlayUpper`, overlayfs whiteouts become OCI whiteouts.
+    /// With `sourceDateEpoch`, later modification times are clamped to it (reproducible layers).
     public func commitLayer(directory: String, parentChainID: Digest?, overlayUpper: Bool,
-                            token: UUID) throws(EngineError) -> CommittedLayer {
+                            token: UUID, sourceDateEpoch: Int64? = nil) throws(EngineError) -> CommittedLayer {
         do {
             let writer = try store.content.makeWriter()
             let digests: LayerDigests
             do {
                 digests = try LayerWriter.write(directory: directory, to: .push { writer.write($0) }, compression: .none,
-                                                whiteoutsFromOverlay: overlayUpper)
+                                                whiteoutsFromOverlay: overlayUpper, sourceDateEpoch: sourceDateEpoch)
             } catch {
                 writer.abort()
                 throw error

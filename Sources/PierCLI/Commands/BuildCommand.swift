@@ -22,6 +22,7 @@ struct Build: ParsableCommand {
     @Flag(help: "Always attempt to pull a newer version of the image (images are local to Pier)") var pull = false
     @Option(help: "Networking mode for the RUN instructions (RUN uses the host's network)") var network: String?
     @Flag(help: "Remove intermediate containers after a successful build (always)") var rm = false
+    @Option(name: .customLong("add-host"), help: "Add a custom host-to-IP mapping (host:ip)") var addHost: [String] = []
     @Argument(help: "PATH | -") var context: String
 
     func run() throws {
@@ -29,6 +30,7 @@ struct Build: ParsableCommand {
         let client = try call { try daemon.client() }
         var query: [(String, String)] = tag.map { ("t", $0) }
         if let target { query.append(("target", target)) }
+        if !addHost.isEmpty { query.append(("extrahosts", addHost.joined(separator: ","))) }
         if noCache { query.append(("nocache", "1")) }
         if mode == .quiet { query.append(("q", "1")) }
         if !buildArg.isEmpty { query.append(("buildargs", try jsonObject(buildArguments()))) }
@@ -131,21 +133,21 @@ final class ContextSource: @unchecked Sendable {
         var extra: (name: String, bytes: [UInt8])?
         var name = "Dockerfile"
         if let dockerfile {
-            if dockerfile == "-" {
-                let bytes = FileHandle.standardInput.readDataToEndOfFile()
-                extra = (".dockerfile.\(UUID().uuidString.prefix(12).lowercased())", [UInt8](bytes))
-                name = extra!.name
+            let path = URL(fileURLWithPath: dockerfile).standardizedFileURL.path
+            if dockerfile != "-", path.hasPrefix(root + "/") {
+                name = String(path.dropFirst(root.count + 1))
             } else {
-                let path = URL(fileURLWithPath: dockerfile).standardizedFileURL.path
-                if path.hasPrefix(root + "/") {
-                    name = String(path.dropFirst(root.count + 1))
+                let bytes: Data
+                if dockerfile == "-" {
+                    bytes = FileHandle.standardInput.readDataToEndOfFile()
                 } else {
-                    guard let bytes = FileManager.default.contents(atPath: path) else {
+                    guard let contents = FileManager.default.contents(atPath: path) else {
                         throw CLIError("unable to prepare context: the Dockerfile \(dockerfile) cannot be read")
                     }
-                    extra = (".dockerfile.\(UUID().uuidString.prefix(12).lowercased())", [UInt8](bytes))
-                    name = extra!.name
+                    bytes = contents
                 }
+                name = ".dockerfile.\(UUID().uuidString.prefix(12).lowercased())"
+                extra = (name, [UInt8](bytes))
             }
         } else if !FileManager.default.fileExists(atPath: root + "/Dockerfile") {
             throw CLIError("unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat \(root)/Dockerfile: "
@@ -291,7 +293,7 @@ struct BuildPrinter {
 /// `pier builder prune`: forgets the build cache; its layers that no image uses are freed.
 struct BuilderGroup: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "builder", abstract: "Manage builds",
-                                                    subcommands: [BuilderPrune.self])
+                                                    subcommands: [Build.self, BuilderPrune.self])
 }
 
 struct BuilderPrune: ParsableCommand {

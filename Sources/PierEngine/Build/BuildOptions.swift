@@ -18,6 +18,8 @@ public struct BuildOptions: Sendable {
     public var labels: [String: String] = [:]
     /// `-q`: no step output, only the image ID.
     public var quiet = false
+    /// `--add-host NAME:IP`: lines for the /etc/hosts of RUN containers.
+    public var extraHosts: [String] = []
 
     public init() {}
 }

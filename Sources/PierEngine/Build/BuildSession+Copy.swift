@@ -16,6 +16,8 @@ struct CopyRequest {
     var chmod: String?
     var unpacksArchives: Bool
     var exclude: [String]
+    /// `ADD --checksum` for URL sources.
+    var checksum: String? = nil
 }
 
 /// Where COPY reads: the build context (with its .dockerignore) or another stage's or image's
@@ -82,10 +84,22 @@ extension BuildSession {
         let excludes = request.exclude.isEmpty ? nil : try DockerIgnore(patterns: request.exclude.map(expand))
 
         var matches: [SourceMatch] = []
+        var downloaded: Set<Int> = []   // indexes of matches fetched from URLs: never unpacked
         for source in request.sources {
             let expanded = try expand(source)
-            if expanded.hasPrefix("http://") || expanded.hasPrefix("https://") || expanded.hasPrefix("git@") {
-                throw stepError(line, "\(request.keyword) \(expanded): remote sources are not supported by Pier's builder yet")
+            if expanded.hasPrefix("http://") || expanded.hasPrefix("https://") {
+                guard request.keyword == "ADD" else {
+                    throw stepError(line, "COPY \(expanded): COPY cannot fetch URLs; use ADD")
+                }
+                guard !expanded.hasSuffix(".git") else {
+                    throw stepError(line, "ADD \(expanded): git sources are not supported by Pier's builder yet")
+                }
+                matches.append(try download(expanded, checksum: try request.checksum.map(expand), line: line))
+                downloaded.insert(matches.count - 1)
+                continue
+            }
+            if expanded.hasPrefix("git@") {
+                throw stepError(line, "\(request.keyword) \(expanded): git sources are not supported by Pier's builder yet")
             }
             let relative = try treeRelative(expanded, line: line)
             let found = BuildSession.hasGlob(relative) ? globMatches(relative, in: tree)
@@ -118,8 +132,9 @@ extension BuildSession {
         var hasher = SHA256()
         func feed(_ text: String) { hasher.update(data: Array(text.utf8)) }
         var plans: [(match: SourceMatch, target: String, unpack: Bool, entries: [SourceEntry])] = []
-        for match in matches {
-            let unpack = request.unpacksArchives && !match.isDirectory && BuildSession.isArchive(match.host)
+        for (index, match) in matches.enumerated() {
+            let unpack = request.unpacksArchives && !downloaded.contains(index) && !match.isDirectory
+                && BuildSession.isArchive(match.host)
             let target = match.isDirectory || unpack ? destination
                 : intoDirectory ? BuildSession.join(destination, (match.relative as NSString).lastPathComponent) : destination
             let entries = try walk(match, tree: tree, excludes: excludes)
@@ -166,7 +181,8 @@ extension BuildSession {
             }
             stager.finish()
             let committed = try builder.transfer.commitLayer(directory: staging, parentChainID: state.layers.last?.chainID,
-                                                             overlayUpper: false, token: token)
+                                                             overlayUpper: false, token: token,
+                                                             sourceDateEpoch: sourceDateEpoch)
             state.layers.append(BuildLayer(descriptor: committed.descriptor, diffID: committed.diffID,
                                            chainID: committed.chainID, unpackedSize: committed.unpackedSize))
             state.config.rootfs.diff_ids.append(committed.diffID)

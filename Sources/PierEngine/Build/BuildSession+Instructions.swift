@@ -144,6 +144,7 @@ extension BuildSession {
         case .run(let instruction):
             try runStep(instruction, line: line, run: &run)
         case .copy(let copy):
+            if copy.parents { throw stepError(line, "COPY --parents is not supported by Pier's builder yet") }
             let request = CopyRequest(
                 keyword: "COPY", sources: copy.sources, inlineFiles: copy.inlineFiles, destination: copy.destination,
                 from: copy.from, chown: copy.chown, chmod: copy.chmod, unpacksArchives: false, exclude: copy.exclude)
@@ -151,7 +152,8 @@ extension BuildSession {
         case .add(let add):
             let request = CopyRequest(
                 keyword: "ADD", sources: add.sources, inlineFiles: add.inlineFiles, destination: add.destination,
-                from: nil, chown: add.chown, chmod: add.chmod, unpacksArchives: add.unpack ?? true, exclude: add.exclude)
+                from: nil, chown: add.chown, chmod: add.chmod, unpacksArchives: add.unpack ?? true, exclude: add.exclude,
+                checksum: add.checksum)
             try copyStep(request, line: line, run: &run)
         }
     }

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import PierDockerfile
 import PierOCI
@@ -9,10 +10,17 @@ import Synchronization
 /// reach their registries. Its overlay upper directory becomes the step's layer.
 extension BuildSession {
     func runStep(_ instruction: RunInstruction, line: Int, run: inout StageRun) throws {
-        guard instruction.mountSpecifications.isEmpty else {
-            throw stepError(line, "RUN --mount is not supported by Pier's builder yet")
-        }
         let config = run.config
+        let environmentForMounts = run.environment
+        let lexer = ShellLexer(escape: escape)
+        let mounts: [RunMount]
+        do {
+            mounts = try instruction.mounts { (word: String) throws(DockerfileError) -> String in
+                try lexer.expand(word, environment: environmentForMounts)
+            }
+        } catch {
+            throw stepError(line, error.message)
+        }
         let argv: [String]
         switch instruction.command {
         case .exec(let arguments):
@@ -25,16 +33,93 @@ extension BuildSession {
         let envKeys = Set((config.Env ?? []).map { $0.split(separator: "=", maxSplits: 1).first.map(String.init) ?? $0 })
         let arguments = run.arguments.filter { !envKeys.contains($0.key) }.sorted { $0.key < $1.key }
         var createdBy = instruction.command.isExecForm ? BuildSession.jsonArray(argv) : argv.joined(separator: " ")
+        if instruction.network == .none { createdBy = "--network=none " + createdBy }
         if !arguments.isEmpty {
             createdBy = "|\(arguments.count) " + arguments.map { "\($0.key)=\($0.value)" }.joined(separator: " ") + " " + createdBy
         }
         let environment = (config.Env ?? []) + arguments.map { "\($0.key)=\($0.value)" }
+        // Mounts: a bind's content is part of the step's key (the command reads it); a cache's is not.
+        var prepared = try prepareMounts(mounts, line: line)
+        defer { prepared.release() }
+        if !prepared.keys.isEmpty { createdBy = prepared.keys.joined(separator: " ") + " " + createdBy }
+        let requests = prepared.requests
         try commitStep(&run, createdBy: createdBy, layer: true) { state in
-            let layer = try runContainer(argv, environment: environment, state: state, line: line,
+            let layer = try runContainer(argv, environment: environment, mounts: requests, isolated: instruction.network == .none,
+                                         state: state, line: line,
                                          display: instruction.command.isExecForm ? BuildSession.jsonArray(argv) : argv.joined(separator: " "))
             state.layers.append(layer)
             state.config.rootfs.diff_ids.append(layer.diffID)
         }
+    }
+
+    /// The host side of `RUN --mount`s, and what each adds to the step's key.
+    struct PreparedMounts {
+        var requests: [MountRequest] = []
+        var keys: [String] = []
+        var mountPoints: [String] = []
+
+        func release() {
+            for mountPoint in mountPoints {
+                umount2(mountPoint, Int32(MNT_DETACH))
+                rmdir(mountPoint)
+            }
+        }
+    }
+
+    func prepareMounts(_ mounts: [RunMount], line: Int) throws -> PreparedMounts {
+        var prepared = PreparedMounts()
+        do {
+            for mount in mounts {
+                guard let target = mount.target, !target.isEmpty else {
+                    throw stepError(line, "RUN --mount of type \(mount.type.rawValue) needs a target")
+                }
+                switch mount.type {
+                case .cache:
+                    // One directory per id (the target by default), kept between builds.
+                    let id = mount.id ?? target
+                    let directory = builder.root + "/mounts/" + Digest.sha256(of: Array(id.utf8)).encoded
+                    if !FileManager.default.fileExists(atPath: directory) {
+                        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                        chmod(directory, mount.mode ?? 0o755)
+                        chown(directory, mount.uid ?? 0, mount.gid ?? 0)
+                    }
+                    prepared.requests.append(MountRequest(type: .bind, source: directory, target: target, readOnly: mount.readOnly))
+                    prepared.keys.append("--mount=type=cache,target=\(target)")
+                case .tmpfs:
+                    prepared.requests.append(MountRequest(type: .tmpfs, target: target, tmpfsSize: mount.sizeLimit ?? 0))
+                    prepared.keys.append("--mount=type=tmpfs,target=\(target)")
+                case .bind:
+                    var tree = SourceTree(root: contextDirectory, ignore: ignore)
+                    if let from = mount.from {
+                        let state: BuildState
+                        if let index = stageIndex(from), let result = results[index] {
+                            state = result
+                        } else {
+                            state = try imageState(from, line: line, instruction: "RUN --mount from=\(from):").state
+                        }
+                        tree = try mountTree(state)
+                        if let mountPoint = tree.mountPoint { prepared.mountPoints.append(mountPoint) }
+                    }
+                    let relative = try treeRelative(mount.source ?? "", line: line)
+                    let found = exactMatch(relative, in: tree, fromContext: mount.from == nil)
+                    guard let match = found.first else {
+                        throw stepError(line, "RUN --mount source \"\(mount.source ?? "")\" not found"
+                                        + (mount.from.map { " in \($0)" } ?? " in the build context"))
+                    }
+                    var hasher = SHA256()
+                    for entry in try walk(match, tree: tree, excludes: nil) { try hashEntry(entry, into: &hasher) }
+                    let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+                    prepared.requests.append(MountRequest(type: .bind, source: match.host, target: target, readOnly: mount.readOnly))
+                    prepared.keys.append("--mount=type=bind,target=\(target)\(mount.readOnly ? "" : ",rw"),content=\(digest)")
+                case .secret, .ssh:
+                    throw stepError(line, "RUN --mount=type=\(mount.type.rawValue) is not supported by Pier's builder yet")
+                }
+            }
+        } catch {
+            prepared.release()
+            throw error
+        }
+        return prepared
     }
 
     /// A shell-form command with its heredocs: a lone `<<EOF` runs the heredoc as the script;
@@ -53,16 +138,25 @@ extension BuildSession {
     }
 
     /// Runs `argv` in a fresh container on `state`'s layers; returns its changes as a committed layer.
-    func runContainer(_ argv: [String], environment: [String], state: BuildState, line: Int,
-                      display: String) throws -> BuildLayer {
+    func runContainer(_ argv: [String], environment: [String], mounts: [MountRequest] = [], isolated: Bool = false,
+                      state: BuildState, line: Int, display: String) throws -> BuildLayer {
         let id = ContainerService.newID()
         let directory = builder.root + "/containers/" + id
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var shimPid: Int32?
+        defer {
+            // The shim removes its sockets as it exits: the directory goes once it has finished, off
+            // the build's path (the layer is committed by then; pierd's start removes leftovers).
+            let shim = shimPid
+            Thread.detachNewThread {
+                if let shim { BuildSession.waitUntilGone(shim) }
+                try? FileManager.default.removeItem(atPath: directory)
+            }
+        }
         for sub in ["bundle/rootfs", "upper", "work"] {
             try FileManager.default.createDirectory(atPath: "\(directory)/\(sub)", withIntermediateDirectories: true)
         }
         try ContainerFiles.write(directory: directory, hostname: String(id.prefix(12)), domainname: nil,
-                                 extraHosts: [], dns: [], dnsSearch: [])
+                                 extraHosts: options.extraHosts, dns: [], dnsSearch: [])
         let config = state.config.config ?? ContainerConfig()
         var lowerDirs = state.layers.reversed().map { store.snapshots.filesystemPath($0.chainID) }
         if lowerDirs.isEmpty { lowerDirs = [builder.root + "/empty"] }
@@ -76,7 +170,10 @@ extension BuildSession {
         spec.env = environment
         spec.workingDir = config.WorkingDir
         spec.user = config.User
-        spec.networkMode = .host
+        // The host's network (like `--network host`) so package managers reach their registries;
+        // `RUN --network=none` gets a namespace of its own with only loopback.
+        spec.networkMode = isolated ? .private : .host
+        spec.mounts = mounts
         let built: BuiltSpec
         do {
             built = try SpecBuilder(host: builder.containers.host).build(spec)
@@ -87,7 +184,7 @@ extension BuildSession {
         try emit(" ---> Running in \(id.prefix(12))\n")
 
         let files = ShimFiles(directory: directory)
-        _ = try builder.containers.launcher.run(id: id, files: files)
+        shimPid = try builder.containers.launcher.run(id: id, files: files).pid
         let control = try ShimControl.connect(files)
         defer { control.shutdownConnection() }
         _ = try control.waitForReady()
@@ -118,18 +215,33 @@ extension BuildSession {
         reader.wait()
         if cancellation.isCancelled { throw EngineError(.internalError, "build cancelled") }
         guard exitCode == 0 else {
+            // Docker's words first (scripts match them), then where and why: the step and its last output.
             var message = "The command '\(display)' returned a non-zero code: \(exitCode)"
+            message += "\n(Dockerfile:\(line), step \(step)/\(totalSteps))"
             let lines = tail.lines()
-            if quiet, !lines.isEmpty { message += "\nlast lines of its output:\n" + lines.joined(separator: "\n") }
+            if !lines.isEmpty { message += "; the last lines of its output:\n" + lines.joined(separator: "\n") }
             throw EngineError(.invalidArgument, message)
         }
         try emit("Removing intermediate container \(id.prefix(12))\n")
         let upper = directory + "/upper"
         BuildSession.removeMountPoints(upper: upper, lowerDirs: lowerDirs)
         let committed = try builder.transfer.commitLayer(directory: upper, parentChainID: state.layers.last?.chainID,
-                                                         overlayUpper: true, token: token)
+                                                         overlayUpper: true, token: token,
+                                                         sourceDateEpoch: sourceDateEpoch)
         return BuildLayer(descriptor: committed.descriptor, diffID: committed.diffID, chainID: committed.chainID,
                           unpackedSize: committed.unpackedSize)
+    }
+
+    /// Waits (up to 5 s) for a process that is not our child to end (a zombie has ended: whoever
+    /// adopted it reaps it in its own time).
+    static func waitUntilGone(_ pid: Int32) {
+        for _ in 0..<2500 {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return }
+            let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
+            if state == "Z" || state == "X" { return }
+            usleep(2_000)
+        }
     }
 
     /// The shim's next event; while none comes, a cancelled build kills the command.

@@ -28,6 +28,9 @@ final class BuildSession {
     var step = 0
     var totalSteps = 0
     var scratchCounter = 0
+    /// The `SOURCE_DATE_EPOCH` build arg: history and config times are set to it and file times
+    /// in new layers clamped to it, so the same sources make the same image ID anywhere.
+    var sourceDateEpoch: Int64?
 
     init(builder: Builder, options: BuildOptions, cancellation: BuildCancellation,
          output: @escaping @Sendable (BuildEvent) -> Void) throws {
@@ -105,6 +108,13 @@ final class BuildSession {
         }
         for warning in dockerfile.warnings { try emit("[WARNING]: \(warning)\n") }
         try evaluateGlobalArguments()
+        if let given = options.buildArgs["SOURCE_DATE_EPOCH"], let given {
+            guard let epoch = Int64(given), epoch >= 0 else {
+                throw EngineError(.invalidArgument, "invalid SOURCE_DATE_EPOCH \(given): give seconds since 1970")
+            }
+            sourceDateEpoch = epoch
+            consumedArguments.insert("SOURCE_DATE_EPOCH")
+        }
 
         let target: Int
         if let name = options.target, !name.isEmpty {
@@ -318,8 +328,10 @@ final class BuildSession {
             image = try builder.transfer.images.resolve(name)
         } catch {
             if error.code == .notFound {
-                let how = Bootstrapper.hint(for: name) ?? "pull it first (pier pull \(name)) or build it"
-                throw stepError(line, "\(instruction) \(name): image \(name) is not present locally; \(how)", code: .notFound)
+                let remedy = Bootstrapper.recipe(named: name).map { "make it first with `pier bootstrap \($0.name)`" }
+                    ?? "pull it first (pier pull \(name)) or build it"
+                throw stepError(line, "\(instruction) \(name): image \(name) is not present locally; \(remedy)",
+                                code: .notFound)
             }
             throw error
         }
@@ -376,7 +388,7 @@ final class BuildSession {
     /// step, records its history entry and stores the result.
     func commitStep(_ run: inout StageRun, createdBy: String, layer: Bool,
                     _ apply: (inout BuildState) throws -> Void) throws {
-        let key = BuildCache.key(parent: run.id, step: createdBy)
+        let key = BuildCache.key(parent: run.id, step: sourceDateEpoch.map { "\(createdBy)\n#SOURCE_DATE_EPOCH=\($0)" } ?? createdBy)
         if !options.noCache, let cached = builder.cache.lookup(key) {
             store.pins.pin(cached.layers.flatMap { [$0.descriptor.digest, $0.chainID] }, token: token)
             run.state = cached
@@ -386,7 +398,7 @@ final class BuildSession {
         }
         var state = run.state
         try apply(&state)
-        let now = Timestamp.now()
+        let now = sourceDateEpoch.map { Timestamp.format(seconds: $0) } ?? Timestamp.now()
         state.config.created = now
         state.config.history = (state.config.history ?? [])
             + [History(created: now, createdBy: createdBy, emptyLayer: layer ? nil : true)]

@@ -55,9 +55,14 @@ public final class Builder: Sendable {
         } catch {
             throw Builder.engineError(error)
         }
-        defer { session.close() }
+        let started = ContinuousClock.now
+        defer {
+            session.close()
+            logger.debug("build finished", metadata: ["elapsed": "\(ContinuousClock.now - started)"])
+        }
         do {
             try session.receive(context)
+            logger.debug("build context received", metadata: ["elapsed": "\(ContinuousClock.now - started)"])
             return try session.run()
         } catch {
             throw Builder.engineError(error)

@@ -21,30 +21,45 @@ extension Router {
             enum Event: Sendable {
                 case build(BuildEvent)
                 case failed(String)
+                /// A bare newline (JSON-message readers skip it) every second: a client that went away
+                /// during a long silent RUN is noticed by the failed write, not at the end of the build.
+                case heartbeat
             }
             let cancellation = BuildCancellation()
             // Ctrl-C on the client closes the connection: the build stops (a running RUN is killed).
             writer.channel.closeFuture.whenComplete { _ in cancellation.cancel() }
             let (events, continuation) = AsyncStream.makeStream(of: Event.self)
             let box = BodyBox(body)
-            let task = Task {
+            // A build blocks for as long as its RUN steps take (minutes for a pip install): it gets a
+            // thread of its own rather than one of the few threads of NIO's blocking pool.
+            let finished = DispatchSemaphore(value: 0)
+            Thread.detachNewThread {
                 do {
-                    _ = try await NIOThreadPool.singleton.runIfActive {
-                        try engine.builder.build(context: .pull { try box.read(into: $0) }, options: options,
+                    _ = try engine.builder.build(context: .pull { try box.read(into: $0) }, options: options,
                                                  cancellation: cancellation) { continuation.yield(.build($0)) }
-                    }
                 } catch let error as EngineError {
                     continuation.yield(.failed(error.message))
                 } catch {
                     continuation.yield(.failed("\(error)"))
                 }
                 continuation.finish()
+                finished.signal()
             }
+            let heartbeat = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(1))
+                    continuation.yield(.heartbeat)
+                }
+            }
+            defer { heartbeat.cancel() }
             do {
                 try await writer.writeHead(status: .ok, contentType: "application/json")
                 for await event in events {
                     let message: ProgressMessage
                     switch event {
+                    case .heartbeat:
+                        try await writer.writeBody([10])
+                        continue
                     case .build(.stream(let text)):
                         message = ProgressMessage(stream: text)
                     case .build(.imageID(let id)):
@@ -60,7 +75,9 @@ extension Router {
             } catch {
                 // The client went away: stop the build at its next step (a RUN is killed).
                 cancellation.cancel()
-                _ = await task.result
+                await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                    Thread.detachNewThread { finished.wait(); done.resume() }
+                }
                 throw error
             }
         }
@@ -97,6 +114,9 @@ extension Router {
             } catch {
                 throw APIError.badRequest("invalid buildargs: \(text) is not a JSON object of strings")
             }
+        }
+        if let text = request.query["extrahosts"], !text.isEmpty {
+            options.extraHosts = text.split(separator: ",").map(String.init)
         }
         if let text = request.query["labels"], !text.isEmpty {
             do {
