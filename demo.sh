@@ -2,7 +2,7 @@
 # Pier's main job, the ML walkthrough: build Pier, make a Python base image, build the Iris model
 # service (examples/iris), run it, wait until it is healthy, ask it for a prediction, look at it with
 # ps and logs, save the image to share it, and clean up. Run it twice: the second build is cached.
-set -euo pipefail
+set -Eeuo pipefail
 cd "$(dirname "$0")"
 DEMO_START=$(date +%s.%N)
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; STEP_START=$(date +%s.%N); }
@@ -28,7 +28,7 @@ cleanup() {
 trap cleanup EXIT
 
 step "pier version (starts pierd on first use)"
-pier version --format 'Pier {{.Server.Version}}, API {{.Server.APIVersion}}'; took
+pier version --format 'Pier {{.Server.Version}}, API {{.Server.ApiVersion}}'; took
 
 step "pier bootstrap python:3.11-slim (a base image from Debian's packages; once)"
 if pier image inspect python:3.11-slim >/dev/null 2>&1; then
