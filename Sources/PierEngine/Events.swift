@@ -101,3 +101,13 @@ public final class EventBus: Sendable {
         return (past, stream, cancel)
     }
 }
+
+extension Engine {
+    /// Publishes an image event: `Actor.ID` the image ID (or the reference, for pull and push,
+    /// as Docker does), `name` the reference it concerns.
+    public func imageEvent(_ action: String, id: String, name: String? = nil) {
+        var attributes: [String: String] = [:]
+        if let name { attributes["name"] = name }
+        events.publish(EngineEvent(type: "image", action: action, id: id, attributes: attributes))
+    }
+}

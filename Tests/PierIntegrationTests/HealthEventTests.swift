@@ -44,6 +44,13 @@ import Testing
                                         "--format", "{{.Actor.Attributes.name}} {{.Action}}"])
             #expect(docker.stdout == "web health_status: unhealthy\nweb health_status: healthy\n", "\(docker)")
             #expect(daemon.pier(["rm", "-f", "web"]).status == 0)
+
+            // Image events too.
+            #expect(daemon.pier(["tag", "busybox", "events:1"]).status == 0)
+            #expect(daemon.pier(["rmi", "events:1"]).status == 0)
+            let images = daemon.pier(["events", "--since", "1m", "--until", "0s", "--filter", "type=image",
+                                      "--format", "{{.Action}} {{.Actor.Attributes.name}}"]).stdout
+            #expect(images.contains("tag events:1\nuntag events:1\n"), "\(images)")
         }
     }
 

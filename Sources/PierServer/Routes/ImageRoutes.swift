@@ -30,12 +30,20 @@ extension Router {
             }
             let tag = request.query["tag"]
             try await Blocking.run { try engine.images.tag(name, repository: repo, tag: tag) }
+            let id = (try? await Blocking.run { try engine.images.resolve(name) })?.id.description ?? name
+            engine.imageEvent("tag", id: id, name: tag.map { $0.isEmpty ? repo : "\(repo):\($0)" } ?? repo)
             try await writer.empty(status: .created)
         }
         add(.DELETE, "/images/{name*}") { request, _, writer in
             let name = request.parameter("name")
             let force = request.query.bool("force")
-            try await writer.json(try await Blocking.run { try engine.images.remove(name, force: force) })
+            let id = (try? await Blocking.run { try engine.images.resolve(name) })?.id.description ?? name
+            let removed = try await Blocking.run { try engine.images.remove(name, force: force) }
+            for item in removed {
+                if let untagged = item.Untagged { engine.imageEvent("untag", id: id, name: untagged) }
+                if let deleted = item.Deleted { engine.imageEvent("delete", id: deleted, name: name) }
+            }
+            try await writer.json(removed)
         }
         add(.POST, "/images/prune") { request, _, writer in
             let filters = try request.query.filters()
@@ -52,6 +60,10 @@ extension Router {
         }
         add(.POST, "/images/load") { _, body, writer in
             let loaded = try await Blocking.withBodySource(body) { source in try engine.transfer.load(from: source) }
+            for line in loaded {
+                let name = line.replacingOccurrences(of: "Loaded image ID: ", with: "").replacingOccurrences(of: "Loaded image: ", with: "")
+                engine.imageEvent("load", id: name, name: name)
+            }
             try await writer.writeHead(status: .ok, contentType: "application/json")
             for line in loaded {
                 try await writer.writeBody(try JSONCoding.encode(ProgressMessage(stream: line + "\n")) + [10])
@@ -74,6 +86,7 @@ extension Router {
             let id = try await Blocking.withBodySource(body) { source in
                 try engine.transfer.importRootfs(from: source, reference: reference, changes: changes, message: message)
             }
+            engine.imageEvent("import", id: id.description, name: reference)
             try await writer.writeHead(status: .ok, contentType: "application/json")
             try await writer.writeBody(try JSONCoding.encode(ProgressMessage(status: id.description)) + [10])
             try await writer.end()
@@ -84,6 +97,7 @@ extension Router {
         let plan = try await Blocking.run { try engine.transfer.planSave(names) }
         try await writer.writeHead(status: .ok, contentType: "application/x-tar")
         try await Blocking.streamResponse(writer) { sink in try engine.transfer.save(plan, to: sink) }
+        for name in names { engine.imageEvent("save", id: name, name: name) }
         try await writer.end()
     }
 }

@@ -16,6 +16,8 @@ extension Router {
             let auth = try Router.registryAuth(request)
             try await Router.streamTransfer(writer) { progress in
                 try await engine.registry.push(name: name, tag: tag, auth: auth, progress: progress)
+                let reference = tag.map { $0.isEmpty ? name : "\(name):\($0)" } ?? name
+                engine.imageEvent("push", id: reference, name: reference)
             }
         }
         add(.POST, "/auth") { _, body, writer in
@@ -57,6 +59,8 @@ extension Router {
         let auth = try registryAuth(request)
         try await streamTransfer(writer) { progress in
             try await engine.registry.pull(fromImage: image, tag: tag, platform: platform, auth: auth, progress: progress)
+            let reference = tag.map { $0.isEmpty ? image : "\(image):\($0)" } ?? image
+            engine.imageEvent("pull", id: reference, name: reference)
         }
     }
 
