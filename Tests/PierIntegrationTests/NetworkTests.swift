@@ -25,6 +25,11 @@ import Testing
         return 28080
     }
 
+    /// busybox wget bounded by `timeout` under a shell: as PID 1, wget would ignore timeout's SIGTERM.
+    static func fetch(_ url: String, seconds: Int) -> [String] {
+        ["sh", "-c", "timeout \(seconds) wget -qO- \(url) || exit 1"]
+    }
+
     static func curl(_ url: String) -> CommandResult {
         run("/usr/bin/curl", ["-s", "-m", "5", "--retry", "3", "--retry-connrefused", "--retry-delay", "0", url])
     }
@@ -123,7 +128,7 @@ import Testing
         let gateway = daemon.pier(["network", "inspect", "--format", "{{(index .IPAM.Config 0).Gateway}}", "bridge"])
             .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let hostPort = lines.first?.split(separator: ":").last.map(String.init) ?? ""
-        let viaGateway = daemon.pier(["run", "--rm", "busybox", "timeout", "10", "wget", "-qO-", "http://\(gateway):\(hostPort)/"])
+        let viaGateway = daemon.pier(["run", "--rm", "busybox"] + NetworkTests.fetch("http://\(gateway):\(hostPort)/", seconds: 10))
         #expect(viaGateway.stdout == "published\n", "\(viaGateway)")
         #expect(daemon.pier(["rm", "-f", "exposed"]).status == 0)
     }
@@ -162,19 +167,19 @@ import Testing
                               "-e", "MESSAGE=from db", "busybox"] + NetworkTests.webServer)
         #expect(db.status == 0, "\(db)")
         for name in ["db", "database"] {
-            let fetched = daemon.pier(["run", "--rm", "--network", "front", "busybox", "timeout", "10", "wget", "-qO-", "http://\(name)/"])
+            let fetched = daemon.pier(["run", "--rm", "--network", "front", "busybox"] + NetworkTests.fetch("http://\(name)/", seconds: 10))
             #expect(fetched.stdout == "from db\n", "\(name): \(fetched)\n\(daemon.log())")
         }
         let address = daemon.pier(["inspect", "--format", "{{.NetworkSettings.Networks.front.IPAddress}}", "db"])
             .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(!address.isEmpty)
         // Another network: neither the name nor the address is reachable.
-        let byName = daemon.pier(["run", "--rm", "--network", "back", "busybox", "timeout", "3", "wget", "-qO-", "http://db/"])
+        let byName = daemon.pier(["run", "--rm", "--network", "back", "busybox"] + NetworkTests.fetch("http://db/", seconds: 3))
         #expect(byName.status != 0, "\(byName)")
-        let byAddress = daemon.pier(["run", "--rm", "--network", "back", "busybox", "timeout", "3", "wget", "-qO-", "http://\(address)/"])
+        let byAddress = daemon.pier(["run", "--rm", "--network", "back", "busybox"] + NetworkTests.fetch("http://\(address)/", seconds: 3))
         #expect(byAddress.status != 0, "\(byAddress)")
         // The default bridge cannot reach it either.
-        let fromBridge = daemon.pier(["run", "--rm", "busybox", "timeout", "3", "wget", "-qO-", "http://\(address)/"])
+        let fromBridge = daemon.pier(["run", "--rm", "busybox"] + NetworkTests.fetch("http://\(address)/", seconds: 3))
         #expect(fromBridge.status != 0, "\(fromBridge)")
 
         // connect: the container on `back` joins `front` with an alias and reaches db.
@@ -221,7 +226,7 @@ import Testing
         let db = daemon.docker(["run", "-d", "--network", "n", "--name", "db", "-e", "MESSAGE=docker db", "busybox"]
                                + NetworkTests.webServer)
         #expect(db.status == 0, "\(db)")
-        let fetched = daemon.docker(["run", "--rm", "--network", "n", "busybox", "timeout", "10", "wget", "-qO-", "http://db"])
+        let fetched = daemon.docker(["run", "--rm", "--network", "n", "busybox"] + NetworkTests.fetch("http://db", seconds: 10))
         #expect(fetched.stdout == "docker db\n", "\(fetched)")
         let port = NetworkTests.freePort()
         #expect(daemon.docker(["run", "-d", "--name", "pub", "-p", "127.0.0.1:\(port):80", "-e", "MESSAGE=x", "busybox"]
