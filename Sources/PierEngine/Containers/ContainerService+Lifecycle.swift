@@ -31,8 +31,10 @@ extension ContainerService {
         let files = ShimFiles(directory: directory)
         let shim: ShimProcess
         let networking: ContainerNetworking?
+        let allocationStart = ContinuousClock.now
         do {
             networking = try allocateNetworking(record)
+            logger.debug("network allocated", metadata: ["id": "\(record.shortID)", "took": "\(ContinuousClock.now - allocationStart)"])
         } catch {
             if record.hostConfig.AutoRemove == true { store.remove(record.id) }
             throw error
@@ -65,6 +67,8 @@ extension ContainerService {
             do {
                 let pid = try control.waitForReady()
                 if networking != nil {
+                    let plumbStart = ContinuousClock.now
+                    defer { logger.debug("network plumbed", metadata: ["id": "\(record.shortID)", "took": "\(ContinuousClock.now - plumbStart)"]) }
                     do { try networks.plumb(containerID: record.id, pid: pid) } catch {
                         try? control.send(.kill(signal: SIGKILL))
                         throw error

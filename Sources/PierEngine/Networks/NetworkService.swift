@@ -25,6 +25,9 @@ public final class NetworkService: @unchecked Sendable {
     var servers: [String: EmbeddedDNS] = [:]
     /// The bridges the applied nftables table covers.
     var filteredDevices: Set<String> = []
+    /// Bridges this daemon has checked (address, up) since it started: a container start on one
+    /// of them runs no `ip` for the bridge.
+    var readyDevices: Set<String> = []
 
     /// `bridge` names the default bridge's device (pierd `--bridge`), `subnet` its subnet (`--bip`);
     /// without one, the first free subnet of Docker's pools is chosen at first use.
@@ -206,6 +209,7 @@ public final class NetworkService: @unchecked Sendable {
                     state.networks.append(record)
                     try applyFilter()
                 } catch {
+                    readyDevices.remove(record.device)
                     HostLinks.delete(record.device)
                     state.networks.removeAll { $0.id == id }
                     throw NetworkService.engineError(error)
@@ -231,6 +235,7 @@ public final class NetworkService: @unchecked Sendable {
             }
             servers.removeValue(forKey: record.id)?.stop()
             state.networks.removeAll { $0.id == record.id }
+            readyDevices.remove(record.device)
             HostLinks.delete(record.device)
             do { try applyFilter() } catch { logger.warning("cannot update rules", metadata: ["error": "\(error)"]) }
             try saveOrThrow()
@@ -326,7 +331,10 @@ public final class NetworkService: @unchecked Sendable {
     /// The bridge device with its address, and the DNS server of a user-defined network.
     func bringUp(_ record: NetworkRecord) throws {
         guard record.isBridge, let subnet = record.subnet, let gateway = record.gateway else { return }
-        try HostLinks.ensureBridge(record.device, gateway: gateway, subnet: subnet)
+        if !readyDevices.contains(record.device) || !HostLinks.exists(record.device) {
+            try HostLinks.ensureBridge(record.device, gateway: gateway, subnet: subnet)
+            readyDevices.insert(record.device)
+        }
         if !filteredDevices.contains(record.device), state.networks.contains(where: { $0.id == record.id }) { try applyFilter() }
         if !record.builtin, servers[record.id] == nil {
             let networkID = record.id
@@ -342,6 +350,11 @@ public final class NetworkService: @unchecked Sendable {
     func readyDefaultBridge() throws -> NetworkRecord {
         guard let index = state.networks.firstIndex(where: { $0.name == "bridge" && $0.builtin }) else {
             throw EngineError(.internalError, "the default bridge network is missing from \(file)")
+        }
+        // The common case: the bridge is up and checked; no lock, no `ip`.
+        if readyDevices.contains(state.networks[index].device), state.networks[index].subnet != nil,
+           HostLinks.exists(state.networks[index].device) {
+            return state.networks[index]
         }
         try SubnetLock.held { () throws(EngineError) in
             var record = state.networks[index]
@@ -443,6 +456,7 @@ public final class NetworkService: @unchecked Sendable {
             guard state.containers.isEmpty else { return }
             filter.remove()
             filteredDevices = []
+            readyDevices = []
             for record in state.networks where record.isBridge { HostLinks.delete(record.device) }
         }
     }
