@@ -48,6 +48,8 @@ extension ContainerService {
         return networking.endpoints.isEmpty ? nil : networking
     }
 
+    /// Written in place before the shim starts (nothing has them mounted yet), on every start:
+    /// the addresses may differ from the last run.
     func writeResolverFiles(_ record: ContainerRecord, networking: ContainerNetworking?) throws {
         let directory = store.directory(record.id)
         let host = record.hostConfig
@@ -67,7 +69,7 @@ extension ContainerService {
         }
         let primary = networking.flatMap { networks.primaryEndpoint($0) }
         if let primary { hosts += "\(primary.address)\t\(hostname)\n" }
-        try hosts.write(toFile: directory + "/hosts", atomically: true, encoding: .utf8)
+        try hosts.write(toFile: directory + "/hosts", atomically: false, encoding: .utf8)
 
         let hostResolv = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
         let hostLines = hostResolv.split(separator: "\n")
@@ -92,7 +94,7 @@ extension ContainerService {
         } else {
             resolv = hostResolv
         }
-        try resolv.write(toFile: directory + "/resolv.conf", atomically: true, encoding: .utf8)
+        try resolv.write(toFile: directory + "/resolv.conf", atomically: false, encoding: .utf8)
     }
 
     /// `--add-host NAME:host-gateway`: the gateway of the container's network.

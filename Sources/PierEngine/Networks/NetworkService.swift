@@ -7,7 +7,7 @@ import PierOCI
 /// Networks as Docker users see them (`network create/ls/inspect/rm/prune/connect/disconnect`) and
 /// the addresses, veth pairs, NAT rules, published ports and DNS of running containers.
 ///
-/// State lives in `<root>/network/state.json` (temp file + fsync + rename after every change), so
+/// State lives in `<root>/network/state.json` (temp file + rename after every change), so
 /// addresses and ports survive a pierd restart. Changes run host tools (`ip`, `nft`), which block:
 /// callers are on NIO's thread pool, and one lock serialises changes so the rules rendered from the
 /// state always match it.
@@ -94,10 +94,11 @@ public final class NetworkService: @unchecked Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let data = try encoder.encode(state)
+        // Temp file + rename, without fsync: the state must survive a crash of pierd (rename is
+        // atomic), while after a crash of the machine no container is running and every address
+        // is free again anyway. This write is on the path of every `run`.
         let temp = file + ".tmp"
         try data.write(to: URL(fileURLWithPath: temp))
-        let fd = open(temp, O_RDONLY | O_CLOEXEC)
-        if fd >= 0 { fsync(fd); close(fd) }
         guard rename(temp, file) == 0 else {
             throw EngineError(.internalError, "cannot save \(file): \(String(cString: strerror(errno)))")
         }
