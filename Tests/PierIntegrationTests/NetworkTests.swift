@@ -133,6 +133,51 @@ import Testing
         #expect(daemon.pier(["rm", "-f", "exposed"]).status == 0)
     }
 
+    @Test func publishedPortSurvivesDaemonKill() throws {
+        try requirePeer("curl")
+        let daemon = try TestDaemon()
+        defer { NetworkTests.stopAndExpectClean(daemon) }
+        try daemon.bootstrapBusybox()
+        let port = NetworkTests.freePort()
+        #expect(daemon.pier(["run", "-d", "--name", "web", "-p", "127.0.0.1:\(port):80", "-e", "MESSAGE=still here", "busybox"]
+                            + NetworkTests.webServer).status == 0)
+        #expect(NetworkTests.curl("http://127.0.0.1:\(port)/").stdout == "still here\n")
+        daemon.kill()
+        // The kernel's rules outlive pierd: the server still answers.
+        #expect(NetworkTests.curl("http://127.0.0.1:\(port)/").stdout == "still here\n")
+        let restarted = try daemon.restart()
+        defer { NetworkTests.stopAndExpectClean(restarted) }
+        #expect(NetworkTests.curl("http://127.0.0.1:\(port)/").stdout == "still here\n")
+        #expect(restarted.pier(["port", "web"]).stdout == "80/tcp -> 127.0.0.1:\(port)\n")
+        let again = restarted.pier(["run", "--rm", "-p", "127.0.0.1:\(port):80", "busybox", "true"])
+        #expect(again.status == 125 && again.stderr.contains("port is already allocated"), "\(again)")
+        #expect(restarted.pier(["rm", "-f", "web"]).status == 0)
+    }
+
+    @Test func addressesAndResolverFiles() throws {
+        let daemon = try TestDaemon()
+        var devices: [String] = []
+        defer { NetworkTests.stopAndExpectClean(daemon, devices: devices) }
+        try daemon.bootstrapBusybox()
+        #expect(daemon.pier(["network", "create", "--subnet", "10.232.0.0/24", "--gateway", "10.232.0.254", "fixed"]).status == 0)
+        devices.append("pbr-" + String(daemon.pier(["network", "inspect", "--format", "{{.Id}}", "fixed"]).stdout.prefix(11)))
+        let fixed = daemon.pier(["run", "--rm", "--network", "fixed", "--ip", "10.232.0.50", "--add-host", "gw:host-gateway",
+                                 "--hostname", "box", "busybox", "sh", "-c", "ip -o -4 addr show eth0; ip route; cat /etc/hosts /etc/resolv.conf"])
+        #expect(fixed.status == 0, "\(fixed)")
+        #expect(fixed.stdout.contains("inet 10.232.0.50/24"), "\(fixed)")
+        #expect(fixed.stdout.contains("default via 10.232.0.254"), "\(fixed)")
+        #expect(fixed.stdout.contains("10.232.0.254\tgw\n"), "\(fixed)")
+        #expect(fixed.stdout.contains("10.232.0.50\tbox\n"), "\(fixed)")
+        #expect(fixed.stdout.contains("nameserver 10.232.0.254\n"), "\(fixed)")
+        let onBridge = daemon.pier(["run", "--rm", "--ip", "172.30.0.9", "busybox", "true"])
+        #expect(onBridge.status == 125 && onBridge.stderr.contains("user defined networks"), "\(onBridge)")
+        let outside = daemon.pier(["run", "--rm", "--network", "fixed", "--ip", "10.9.9.9", "busybox", "true"])
+        #expect(outside.status == 125, "\(outside)")
+        let dns = daemon.pier(["run", "--rm", "--dns", "192.0.2.53", "--dns-search", "example.test", "busybox", "cat", "/etc/resolv.conf"])
+        #expect(dns.stdout == "nameserver 192.0.2.53\nsearch example.test\n", "\(dns)")
+        #expect(daemon.pier(["network", "rm", "fixed"]).status == 0)
+    }
+
     @Test func networkNoneHasOnlyLoopback() throws {
         let daemon = try TestDaemon()
         defer { NetworkTests.stopAndExpectClean(daemon) }
