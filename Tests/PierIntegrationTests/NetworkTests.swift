@@ -207,6 +207,7 @@ import Testing
         let ls = daemon.pier(["network", "ls", "--format", "{{.Name}} {{.Driver}}"])
         #expect(ls.stdout == "back bridge\nbridge bridge\nfront bridge\nhost host\nnone null\n", "\(ls)")
         #expect(daemon.pier(["network", "ls", "-q", "--filter", "label=tier=front"]).stdout.split(separator: "\n").count == 1)
+        #expect(daemon.pier(["inspect", "--format", "{{.Driver}} {{.Internal}}", "back"]).stdout == "bridge true\n")
 
         let db = daemon.pier(["run", "-d", "--name", "db", "--network", "front", "--network-alias", "database",
                               "-e", "MESSAGE=from db", "busybox"] + NetworkTests.webServer)

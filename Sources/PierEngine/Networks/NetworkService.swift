@@ -339,11 +339,16 @@ public final class NetworkService: @unchecked Sendable {
         if !filteredDevices.contains(record.device), state.networks.contains(where: { $0.id == record.id }) { try applyFilter() }
         if !record.builtin, servers[record.id] == nil {
             let networkID = record.id
-            let server = try EmbeddedDNS(address: gateway, upstreams: EmbeddedDNS.hostResolvers(), logger: logger) { [weak self] name, client in
-                self?.lookup(name, network: networkID, client: client)
+            do {
+                let server = try EmbeddedDNS(address: gateway, upstreams: EmbeddedDNS.hostResolvers(), logger: logger) { [weak self] name, client in
+                    self?.lookup(name, network: networkID, client: client)
+                }
+                server.start()
+                servers[record.id] = server
+            } catch {
+                // Containers still get addresses and routes; only names between them are missing.
+                logger.warning("no DNS for network \(record.name): \(error)")
             }
-            server.start()
-            servers[record.id] = server
         }
     }
 
