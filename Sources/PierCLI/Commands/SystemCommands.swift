@@ -174,6 +174,7 @@ struct SystemPrune: ParsableCommand {
     @OptionGroup var daemon: DaemonOptions
     @Flag(name: .shortAndLong, help: "Remove all unused images not just dangling ones") var all = false
     @Flag(name: .shortAndLong, help: "Do not prompt for confirmation") var force = false
+    @Flag(help: "Prune anonymous volumes") var volumes = false
 
     func run() throws {
         if !force {
@@ -181,11 +182,28 @@ struct SystemPrune: ParsableCommand {
             WARNING! This will remove:
               - all stopped containers
               - all networks not used by at least one container
+            \(volumes ? "  - all anonymous volumes not used by at least one container\n" : "")\
               - \(all ? "all images without at least one container associated to them" : "all dangling images")
               - all build cache
             """
             guard Prompt.confirm(warning) else { return }
         }
-        try ImagePrune.prune(try call { try daemon.client() }, all: all, filters: [:])
+        let client = try call { try daemon.client() }
+        let networks = try call { try client.json(NetworkPruneResponse.self, "POST", "/networks/prune") }
+        if !networks.NetworksDeleted.isEmpty {
+            print("Deleted Networks:")
+            for name in networks.NetworksDeleted { print(name) }
+            print("")
+        }
+        if volumes {
+            let filters = FilterFlags.encode(["label": ["com.docker.volume.anonymous"]])
+            let report = try call { try client.json(VolumePruneResponse.self, "POST", "/volumes/prune", query: [("filters", filters)]) }
+            if !report.VolumesDeleted.isEmpty {
+                print("Deleted Volumes:")
+                for name in report.VolumesDeleted { print(name) }
+                print("")
+            }
+        }
+        try ImagePrune.prune(client, all: all, filters: [:])
     }
 }
