@@ -142,6 +142,7 @@ import Testing
         #expect(daemon.pier(["run", "-d", "--name", "web", "-p", "127.0.0.1:\(port):80", "-e", "MESSAGE=still here", "busybox"]
                             + NetworkTests.webServer).status == 0)
         #expect(NetworkTests.curl("http://127.0.0.1:\(port)/").stdout == "still here\n")
+        let address = daemon.pier(["inspect", "--format", "{{.NetworkSettings.IPAddress}}", "web"]).stdout
         daemon.kill()
         // The kernel's rules outlive pierd: the server still answers.
         #expect(NetworkTests.curl("http://127.0.0.1:\(port)/").stdout == "still here\n")
@@ -149,6 +150,10 @@ import Testing
         defer { NetworkTests.stopAndExpectClean(restarted) }
         #expect(NetworkTests.curl("http://127.0.0.1:\(port)/").stdout == "still here\n")
         #expect(restarted.pier(["port", "web"]).stdout == "80/tcp -> 127.0.0.1:\(port)\n")
+        // Its address is still its own: the next container gets another one.
+        #expect(restarted.pier(["inspect", "--format", "{{.NetworkSettings.IPAddress}}", "web"]).stdout == address)
+        let next = restarted.pier(["run", "--rm", "busybox", "sh", "-c", "ip -o -4 addr show eth0"])
+        #expect(next.status == 0 && !next.stdout.contains("inet \(address.trimmingCharacters(in: .newlines))/"), "\(next)")
         let again = restarted.pier(["run", "--rm", "-p", "127.0.0.1:\(port):80", "busybox", "true"])
         #expect(again.status == 125 && again.stderr.contains("port is already allocated"), "\(again)")
         #expect(restarted.pier(["rm", "-f", "web"]).status == 0)
