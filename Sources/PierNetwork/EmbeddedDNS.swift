@@ -133,9 +133,10 @@ public final class EmbeddedDNS: Sendable {
     /// The host's resolvers that a container can reach: nameservers of /etc/resolv.conf that are not
     /// on loopback (a stub like systemd-resolved's 127.0.0.53 is not reachable from a container), then
     /// systemd-resolved's upstream list, then public resolvers as Docker does.
-    public static func hostResolvers() -> [IPv4Address] {
+    public static func hostResolvers(resolvConf: String? = nil) -> [IPv4Address] {
         for file in ["/etc/resolv.conf", "/run/systemd/resolve/resolv.conf"] {
-            let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+            let text = file == "/etc/resolv.conf" && resolvConf != nil ? resolvConf ?? ""
+                : (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
             let servers = text.split(separator: "\n").compactMap { line -> IPv4Address? in
                 let fields = line.split(whereSeparator: \.isWhitespace)
                 guard fields.count >= 2, fields[0] == "nameserver", let address = IPv4Address(fields[1]),
