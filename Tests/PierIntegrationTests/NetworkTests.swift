@@ -34,6 +34,40 @@ import Testing
         run("/usr/bin/curl", ["-s", "-m", "5", "--retry", "3", "--retry-connrefused", "--retry-delay", "0", url])
     }
 
+    /// An A query over TCP (two-byte length, then the message); the addresses in the answer.
+    static func tcpLookup(_ name: String, server: String) -> [String]? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(53).bigEndian)
+        guard inet_pton(AF_INET, server, &address.sin_addr) == 1 else { return nil }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { return nil }
+        var query: [UInt8] = [0x42, 0x42, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]
+        for label in name.split(separator: ".") { query += [UInt8(label.utf8.count)] + Array(label.utf8) }
+        query += [0, 0, 1, 0, 1]
+        let message = [UInt8(query.count >> 8), UInt8(query.count & 0xff)] + query
+        guard message.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == message.count else { return nil }
+        var answer: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 512)
+        while answer.count < 2 || answer.count < 2 + (Int(answer[0]) << 8 | Int(answer[1])) {
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard count > 0 else { return nil }
+            answer += buffer[0..<count]
+        }
+        let records = Int(answer[2 + 6]) << 8 | Int(answer[2 + 7])
+        // Each answer ends with its 4-byte address (the server writes A records only, name compressed).
+        return (0..<records).map { index in
+            let end = answer.count - (records - 1 - index) * 16
+            return answer[(end - 4)..<end].map(String.init).joined(separator: ".")
+        }
+    }
+
     static func links() -> String { run("/usr/sbin/ip", ["-o", "link", "show"]).stdout }
 
     static func nftTables() -> String { run("/usr/sbin/nft", ["list", "tables"]).stdout }
@@ -224,6 +258,10 @@ import Testing
         let address = daemon.pier(["inspect", "--format", "{{.NetworkSettings.Networks.front.IPAddress}}", "db"])
             .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(!address.isEmpty)
+        // The same names over TCP, as a resolver retries after a truncated answer.
+        let frontGateway = daemon.pier(["network", "inspect", "--format", "{{(index .IPAM.Config 0).Gateway}}", "front"])
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(NetworkTests.tcpLookup("database", server: frontGateway) == [address])
         // Another network: neither the name nor the address is reachable.
         let byName = daemon.pier(["run", "--rm", "--network", "back", "busybox"] + NetworkTests.fetch("http://db/", seconds: 3))
         #expect(byName.status != 0, "\(byName)")
