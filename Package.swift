@@ -67,6 +67,7 @@ let package = Package(
         // The daemon's domain layer: image services, bootstrap, save/load, system.
         .target(name: "PierEngine", dependencies: [
             "PierOCI", "PierArchive", "PierStore", "PierAPI", "PierRuntime", "PierRegistry", "PierDockerfile", "PierNetwork",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The Engine API over HTTP/1.1 on a unix socket (SwiftNIO).
@@ -81,7 +82,7 @@ let package = Package(
         .target(name: "PierClient", dependencies: ["PierAPI"]),
         // The `pier` command line: one command a file, Docker's flags and columns.
         .target(name: "PierCLI", dependencies: [
-            "PierClient", "PierAPI", "PierOCI",
+            "PierClient", "PierAPI", "PierOCI", "PierArchive", "PierDockerfile",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -173,9 +173,11 @@ public struct ContainerState: Codable, Sendable {
     public var Error: String
     public var StartedAt: String
     public var FinishedAt: String
+    /// Present when the container has a health check.
+    public var Health: HealthState?
 
     public init(Status: String, Running: Bool, Paused: Bool, Restarting: Bool, OOMKilled: Bool, Dead: Bool, Pid: Int,
-                ExitCode: Int, Error: String, StartedAt: String, FinishedAt: String) {
+                ExitCode: Int, Error: String, StartedAt: String, FinishedAt: String, Health: HealthState? = nil) {
         self.Status = Status
         self.Running = Running
         self.Paused = Paused
@@ -187,6 +189,39 @@ public struct ContainerState: Codable, Sendable {
         self.Error = Error
         self.StartedAt = StartedAt
         self.FinishedAt = FinishedAt
+        self.Health = Health
+    }
+}
+
+/// `State.Health`: the outcome of a container's health check.
+public struct HealthState: Codable, Sendable, Hashable {
+    /// `starting`, `healthy` or `unhealthy`.
+    public var Status: String
+    /// Consecutive failed probes.
+    public var FailingStreak: Int
+    /// The last five probes, oldest first.
+    public var Log: [HealthLogEntry]
+
+    public init(Status: String, FailingStreak: Int = 0, Log: [HealthLogEntry] = []) {
+        self.Status = Status
+        self.FailingStreak = FailingStreak
+        self.Log = Log
+    }
+}
+
+/// One health probe: when it ran, its exit code (-1 when it could not run or timed out) and
+/// the first 4 KiB of its output.
+public struct HealthLogEntry: Codable, Sendable, Hashable {
+    public var Start: String
+    public var End: String
+    public var ExitCode: Int
+    public var Output: String
+
+    public init(Start: String, End: String, ExitCode: Int, Output: String) {
+        self.Start = Start
+        self.End = End
+        self.ExitCode = ExitCode
+        self.Output = Output
     }
 }
 

@@ -36,6 +36,46 @@ public enum LayerWriter {
         try walk.visit(Descriptor(fd), prefix: "", hostPath: directory)
         return try walk.writer.finish()
     }
+
+    /// Writes the file, symlink or directory tree at `path` as a plain tar (what `docker cp`
+    /// streams), its top entry named `name` (a directory's contents follow as `name/...`;
+    /// `name` "." gives `./...`). Symlinks are stored, never followed, below the top as at it.
+    @discardableResult
+    public static func writeTree(at path: String, as name: String, to sink: ArchiveSink) throws(ArchiveError) -> LayerDigests {
+        let slash = path.lastIndex(of: "/")
+        let parentPath = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        let last = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let parentFD = open(parentPath, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard parentFD >= 0 else {
+            throw ArchiveError.system("open", "cannot open \(quoted(parentPath))", path: parentPath)
+        }
+        let parent = Descriptor(parentFD)
+        var walk = TreeWalk(writer: try TarWriter(to: sink, compression: .none), convertWhiteouts: false, sourceDateEpoch: nil)
+        guard let st = try status(of: last, in: parent.fd, path: path), var entry = TarEntry(path: name, status: st) else {
+            throw ArchiveError(.io, "\(quoted(path)) does not exist or cannot be archived", path: path)
+        }
+        switch entry.kind {
+        case .directory:
+            let fd = openat(parent.fd, last, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard fd >= 0 else { throw ArchiveError.system("openat", "cannot open directory \(quoted(path))", path: path) }
+            let child = Descriptor(fd)
+            entry.path = name + "/"
+            try walk.writer.write(entry: entry)
+            try walk.visit(child, prefix: name + "/", hostPath: path)
+        case .file:
+            let fd = openat(parent.fd, last, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+            guard fd >= 0 else { throw ArchiveError.system("openat", "cannot read \(quoted(path))", path: path) }
+            let file = Descriptor(fd)
+            try walk.writer.write(entry: entry)
+            try walk.writer.copyData(from: file.fd, hostPath: path)
+        case .symlink:
+            entry.linkTarget = try readLink(last, in: parent.fd, path: path)
+            try walk.writer.write(entry: entry)
+        case .characterDevice, .blockDevice, .fifo, .hardlink:
+            try walk.writer.write(entry: entry)
+        }
+        return try walk.writer.finish()
+    }
 }
 
 /// One depth-first pass over a host tree, writing as it goes.

@@ -12,8 +12,8 @@ public struct Pier: ParsableCommand {
             Images.self, Tag.self, Rmi.self, Inspect.self, History.self, Import.self, Save.self, Load.self,
             Pull.self, Push.self, Login.self, Logout.self, Search.self,
             ContainerGroup.self, Run.self, Create.self, Start.self, Stop.self, Restart.self, Kill.self, Rm.self, Wait.self,
-            Ps.self, Logs.self, Exec.self, Pause.self, Unpause.self, Rename.self, Top.self,
-            Bootstrap.self, Version.self, Info.self,
+            Ps.self, Logs.self, Exec.self, Pause.self, Unpause.self, Rename.self, Top.self, Events.self, Stats.self, Copy.self, Attach.self,
+            Build.self, BuilderGroup.self, Bootstrap.self, Version.self, Info.self,
         ])
 
     public init() {}
@@ -50,7 +50,7 @@ struct ImageGroup: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "image", abstract: "Manage images",
         subcommands: [ImageLs.self, Tag.self, ImageRm.self, ImageInspect.self, History.self, ImagePrune.self,
-                      Import.self, Save.self, Load.self, Pull.self, Push.self])
+                      Import.self, Save.self, Load.self, Pull.self, Push.self, Build.self])
 }
 
 struct SystemGroup: ParsableCommand {

@@ -39,6 +39,11 @@ public final class Bootstrapper: Sendable {
         }
     }
 
+    /// How to get a missing base image that `pier bootstrap` can make, or nil.
+    public static func hint(for name: String) -> String? {
+        recipe(named: name).map { "make it from this machine's packages first: pier bootstrap \($0.name)" }
+    }
+
     static func recipe(named name: String) -> Recipe? {
         let wanted = (try? ImageReference(parsing: name))?.familiarDescription ?? name
         return recipes.first { $0.name == wanted || $0.aliases.contains(name) }

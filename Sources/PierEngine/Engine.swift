@@ -8,6 +8,7 @@ import PierStore
 ///
 ///     <root>/image/...      the image store (see ImageStore)
 ///     <root>/containers/    one directory per container (see docs/runtime.md)
+///     <root>/builder/       the build cache and the directories of RUN containers
 ///     <root>/tmp/           scratch space for loads and imports, emptied at start
 ///     <root>/engine-id      a stable ID for `info`
 public final class Engine: Sendable {
@@ -18,6 +19,8 @@ public final class Engine: Sendable {
     public let system: SystemService
     public let bootstrapper: Bootstrapper
     public let registry: RegistryService
+    public let events = EventBus()
+    public let builder: Builder
     public let networks: NetworkService
     public let volumes: VolumeService
     let logger: Logger
@@ -41,11 +44,13 @@ public final class Engine: Sendable {
         networks = try NetworkService(root: root, bridge: bridge, subnet: bridgeSubnet, logger: logger)
         volumes = try VolumeService(root: root, logger: logger) { containerStore.users(ofVolume: $0) }
         containers = ContainerService(root: root, images: images, store: containerStore, networks: networks, volumes: volumes,
-                                      logger: logger)
+                                      events: events, logger: logger)
         transfer = ImageTransfer(images: images, scratch: root + "/tmp", logger: logger)
         system = SystemService(root: root, images: images)
         bootstrapper = Bootstrapper(transfer: transfer, scratch: root + "/tmp", logger: logger)
         registry = RegistryService(transfer: transfer, root: root, logger: logger)
+        builder = try Builder(transfer: transfer, containers: containers, root: root + "/builder", scratch: root + "/tmp",
+                              logger: logger)
     }
 
     /// A clean stop: the bridges and rules of this daemon go when no container runs.
@@ -61,6 +66,7 @@ public final class Engine: Sendable {
             try? FileManager.default.removeItem(atPath: root + "/tmp/" + name)
         }
         containers.restore()
+        builder.recover()
         let reclaimed = images.collectGarbage()
         if reclaimed > 0 { logger.info("recovered space left by interrupted work", metadata: ["bytes": "\(reclaimed)"]) }
     }

@@ -7,7 +7,7 @@ public struct EngineError: Error, Sendable, CustomStringConvertible {
     public enum Code: Sendable {
         case notModified       // 304 (start of a running container, stop of a stopped one)
         case invalidArgument   // 400
-        case forbidden         // 403 (removing a pre-defined network, or one in use)
+        case forbidden         // 403 (writing into a read-only rootfs; removing a pre-defined network, or one in use)
         case notFound          // 404
         case conflict          // 409
         case internalError     // 500

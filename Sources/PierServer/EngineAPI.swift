@@ -11,6 +11,7 @@ extension Router {
         router.addVolumeRoutes(engine)
         router.addPierRoutes(engine)
         router.addRegistryRoutes(engine)
+        router.addBuildRoutes(engine)
         return router
     }
 }

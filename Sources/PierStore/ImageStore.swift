@@ -16,6 +16,14 @@ public final class ImageStore: Sendable {
     public let index: ImageCatalog
     /// Content held by work in progress; never collected.
     public let pins = Pins()
+    /// Other holders of content that no image names (the build cache): each answers with the
+    /// blob digests and chain IDs it keeps, and garbage collection leaves those alone.
+    let retainers = Mutex<[@Sendable () -> Set<Digest>]>([])
+
+    /// Registers a holder of content (see `retainers`).
+    public func addRetainer(_ retained: @escaping @Sendable () -> Set<Digest>) {
+        retainers.withLock { $0.append(retained) }
+    }
 
     public init(root: String) throws(StoreError) {
         self.root = root
@@ -51,7 +59,7 @@ public final class ImageStore: Sendable {
     /// Returns the bytes reclaimed.
     @discardableResult
     public func collectGarbage(keepingChainIDs keep: Set<Digest> = [], logger: Logger) -> Int64 {
-        let pinned = pins.all()
+        let pinned = pins.all().union(retainers.withLock { $0 }.reduce(into: Set<Digest>()) { $0.formUnion($1()) })
         var liveBlobs = pinned
         var liveSnapshots = keep.union(pinned)
         for image in index.allImages() {

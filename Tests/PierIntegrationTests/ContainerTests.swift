@@ -176,7 +176,8 @@ import Testing
     @Test func runningContainersSurviveADaemonCrash() throws {
         try withDaemon { daemon in
             try daemon.bootstrapBusybox()
-            for index in 0..<5 {
+            // The figure: 20 containers running when pierd dies.
+            for index in 0..<20 {
                 #expect(daemon.pier(["run", "-d", "--name", "keep\(index)", "busybox", "sh", "-c",
                                      "trap 'exit 0' TERM; i=0; while true; do echo line $i; i=$((i+1)); sleep 0.05; done"]).status == 0)
             }
@@ -186,16 +187,90 @@ import Testing
             let restarted = try daemon.restart()
             defer { restarted.stop() }
             let running = restarted.pier(["ps", "--format", "{{.Names}}"]).stdout.split(separator: "\n").sorted()
-            #expect(running == ["keep0", "keep1", "keep2", "keep3", "keep4"])
+            #expect(running == (0..<20).map { "keep\($0)" }.sorted())
             #expect(restarted.pier(["inspect", "--format", "{{.State.ExitCode}}", "short"]).stdout == "7\n")
             // The log has no gap across the crash: line numbers are consecutive.
-            let lines = restarted.pier(["logs", "keep0"]).stdout.split(separator: "\n").compactMap { Int($0.split(separator: " ").last ?? "") }
-            #expect(lines.count > 20)
-            #expect(lines == Array(0..<lines.count))
-            for index in 0..<5 { #expect(restarted.pier(["stop", "-t", "2", "keep\(index)"]).status == 0) }
+            for index in 0..<20 {
+                let lines = restarted.pier(["logs", "keep\(index)"]).stdout.split(separator: "\n")
+                    .compactMap { Int($0.split(separator: " ").last ?? "") }
+                #expect(lines.count > 20)
+                #expect(lines == Array(0..<lines.count), "keep\(index) has a gap in its log")
+            }
+            #expect(restarted.pier(["stop", "-t", "2"] + (0..<20).map { "keep\($0)" }).status == 0)
             #expect(restarted.pier(["inspect", "--format", "{{.State.ExitCode}}", "keep0"]).stdout == "0\n")
-            _ = restarted.pier(["rm", "-f", "keep0", "keep1", "keep2", "keep3", "keep4", "short"])
+            _ = restarted.pier(["rm", "-f", "short"] + (0..<20).map { "keep\($0)" })
             expectNoCgroupsLeft(restarted)
         }
     }
+
+    @Test func aHundredContainersStartAtOnce() throws {
+        try withDaemon { daemon in
+            try daemon.bootstrapBusybox()
+            let results = ConcurrentResults(count: 100)
+            DispatchQueue.concurrentPerform(iterations: 100) { index in
+                results.set(index, daemon.pier(["run", "-d", "--name", "many\(index)", "busybox", "sleep", "30"]))
+            }
+            let failed = results.all().filter { $0.status != 0 }
+            #expect(failed.isEmpty, "\(failed.prefix(3))")
+            let running = daemon.pier(["ps", "-q"]).stdout.split(separator: "\n")
+            #expect(running.count == 100)
+            #expect(daemon.pier(["rm", "-f"] + (0..<100).map { "many\($0)" }).status == 0)
+            #expect(daemon.pier(["ps", "-aq"]).stdout.isEmpty)
+            expectNoCgroupsLeft(daemon)
+        }
+    }
+
+    @Test func initReapsZombiesAndForwardsSignals() throws {
+        try withDaemon { daemon in
+            try daemon.bootstrapBusybox()
+            // Orphans re-parented to PID 1 are reaped by the init; without it they stay zombies.
+            let script = "for i in 1 2 3; do (sleep 0.1 &) ; done; sleep 1; ps -o stat | grep -c Z || true"
+            let withInit = daemon.pier(["run", "--rm", "--init", "busybox", "sh", "-c", script])
+            #expect(withInit.stdout == "0\n", "\(withInit)")
+            let pid1 = daemon.pier(["run", "--rm", "--init", "busybox", "cat", "/proc/1/cmdline"])
+            #expect(pid1.stdout.hasPrefix("/sbin/docker-init") || pid1.stdout.contains("init"), "\(pid1)")
+            // SIGTERM goes on to the child, whose exit code the container reports.
+            #expect(daemon.pier(["run", "-d", "--init", "--name", "fwd", "busybox", "sh", "-c",
+                                 "trap 'exit 9' TERM; while true; do sleep 0.1; done"]).status == 0)
+            usleep(300_000)
+            #expect(daemon.pier(["stop", "-t", "5", "fwd"]).status == 0)
+            #expect(daemon.pier(["inspect", "--format", "{{.State.ExitCode}}", "fwd"]).stdout == "9\n")
+            #expect(daemon.pier(["rm", "fwd"]).status == 0)
+        }
+    }
+
+    @Test func logsRotateAndLoseNothing() throws {
+        try withDaemon { daemon in
+            try daemon.bootstrapBusybox()
+            // 20,000 lines fast: with max-size 100k and 3 files, the newest lines survive in order.
+            let run = daemon.pier(["run", "--name", "chatty", "--log-opt", "max-size=100k", "--log-opt", "max-file=3", "busybox",
+                                   "sh", "-c", "i=0; while [ $i -lt 20000 ]; do echo line $i; i=$((i+1)); done"])
+            #expect(run.status == 0)
+            // Attached output is never rotated away: all 20,000 lines, in order.
+            let attached = run.stdout.split(separator: "\n")
+            #expect(attached.count == 20000)
+            #expect(attached.last == "line 19999")
+            let directory = daemon.root + "/containers/" + daemon.pier(["inspect", "--format", "{{.Id}}", "chatty"]).stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.contains("-json.log") }
+            #expect(files.count == 3, "\(files)")
+            for file in files {
+                let size = (try? FileManager.default.attributesOfItem(atPath: directory + "/" + file)[.size] as? Int) ?? 0
+                #expect(size <= 100 * 1024 + 200, "\(file) is \(size) bytes")
+            }
+            let logs = daemon.pier(["logs", "chatty"]).stdout.split(separator: "\n").compactMap { Int($0.split(separator: " ").last ?? "") }
+            #expect(logs.last == 19999)
+            #expect(logs == Array((20000 - logs.count)..<20000), "the kept lines are the newest, with no gap")
+            #expect(daemon.pier(["rm", "chatty"]).status == 0)
+        }
+    }
+}
+
+/// Command results filled in by concurrent workers.
+final class ConcurrentResults: @unchecked Sendable {
+    private let lock = NSLock()
+    private var results: [CommandResult?]
+    init(count: Int) { results = Array(repeating: nil, count: count) }
+    func set(_ index: Int, _ result: CommandResult) { lock.withLock { results[index] = result } }
+    func all() -> [CommandResult] { lock.withLock { results.compactMap { $0 } } }
 }

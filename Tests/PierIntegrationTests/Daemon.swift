@@ -117,6 +117,18 @@ final class TestDaemon: @unchecked Sendable {
         run("/usr/bin/env", ["docker"] + arguments, environment: environment, stdinFile: stdinFile)
     }
 
+    /// Makes `python:3.11-slim`: bootstrapped (debootstrap + apt, minutes) the first time in a
+    /// test run, then loaded from a saved copy (seconds) by every later test daemon.
+    func bootstrapPython() throws {
+        let cache = "/var/cache/pier-tests/python-3.11-slim.tar"
+        if FileManager.default.fileExists(atPath: cache), pier(["load", "-q", "-i", cache]).status == 0 { return }
+        let made = pier(["bootstrap", "python:3.11-slim"])
+        guard made.status == 0 else { throw TestFailure("bootstrap python:3.11-slim failed: \(made)") }
+        try FileManager.default.createDirectory(atPath: "/var/cache/pier-tests", withIntermediateDirectories: true)
+        let partial = cache + ".\(getpid()).partial"
+        if pier(["save", "-o", partial, "python:3.11-slim"]).status == 0 { rename(partial, cache) } else { unlink(partial) }
+    }
+
     /// Makes `busybox:latest` with `pier bootstrap` (fast: the host's static busybox).
     func bootstrapBusybox() throws {
         let result = pier(["bootstrap", "busybox"])

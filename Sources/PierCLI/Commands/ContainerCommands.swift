@@ -40,7 +40,7 @@ struct Run: ParsableCommand {
         } catch let error as ClientError {
             throw Run.startError(error)
         }
-        StreamIO.pump(stream, tty: options.tty, forwardStdin: options.interactive)
+        StreamIO.pump(stream, tty: options.tty, forwardStdin: options.interactive, resize: StreamIO.resizer(client, "/containers/\(id)"))
         waiter.done.wait()
         throw ExitCode(waiter.code)
     }
@@ -144,7 +144,8 @@ struct Start: ParsableCommand, EachContainerCommand {
                               query: [("stream", "1"), ("stdin", interactive ? "1" : "0"), ("stdout", "1"), ("stderr", "1")])
         }
         try call { try client.call("POST", "/containers/\(id)/start") }
-        StreamIO.pump(stream, tty: info.Config.Tty ?? false, forwardStdin: interactive)
+        StreamIO.pump(stream, tty: info.Config.Tty ?? false, forwardStdin: interactive,
+                      resize: StreamIO.resizer(client, "/containers/\(id)"))
         let result = try call { try client.json(ContainerWaitResponse.self, "POST", "/containers/\(id)/wait") }
         throw ExitCode(Int32(result.StatusCode))
     }
@@ -374,7 +375,7 @@ struct Exec: ParsableCommand {
                 : error.message.contains("permission denied") ? 126 : 126
             throw CLIError(message, exitCode: code)
         }
-        StreamIO.pump(stream, tty: tty, forwardStdin: interactive)
+        StreamIO.pump(stream, tty: tty, forwardStdin: interactive, resize: StreamIO.resizer(client, "/exec/\(id)"))
         for _ in 0..<200 {
             let info = try call { try client.json(ExecInspect.self, "GET", "/exec/\(id)/json") }
             if !info.Running, let code = info.ExitCode { throw ExitCode(Int32(code)) }
@@ -484,5 +485,37 @@ struct ContainerPrune: ParsableCommand {
             print("")
         }
         print("Total reclaimed space: \(Units.humanSize(report.SpaceReclaimed))")
+    }
+}
+
+/// `pier attach CONTAINER`: the running container's output (and, unless `--no-stdin`, its input)
+/// on this terminal; ends when the container does, with its exit code.
+struct Attach: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attach", abstract: "Attach local standard input, output, and error streams to a running container")
+    @OptionGroup var daemon: DaemonOptions
+    @Flag(name: .customLong("no-stdin"), help: "Do not attach STDIN") var noStdin = false
+    @Flag(name: .customLong("sig-proxy"), inversion: .prefixedNo, help: "Proxy all received signals to the process")
+    var sigProxy = true
+    @Option(name: .customLong("detach-keys"), help: "Override the key sequence for detaching a container") var detachKeys: String?
+    @Argument(help: "CONTAINER") var container: String
+
+    func run() throws {
+        let client = try call { try daemon.client() }
+        let info = try call { try client.json(ContainerInspect.self, "GET", "/containers/\(container)/json") }
+        guard info.State.Running else {
+            throw CLIError("You cannot attach to a stopped container, start it first", exitCode: 1)
+        }
+        if info.State.Paused {
+            throw CLIError("You cannot attach to a paused container, unpause it first", exitCode: 1)
+        }
+        let stdin = !noStdin && (info.Config.OpenStdin ?? false)
+        var query = [("stream", "1"), ("stdin", stdin ? "1" : "0"), ("stdout", "1"), ("stderr", "1")]
+        if let detachKeys { query.append(("detachKeys", detachKeys)) }
+        let stream = try call { try client.hijack("POST", "/containers/\(info.Id)/attach", query: query) }
+        StreamIO.pump(stream, tty: info.Config.Tty ?? false, forwardStdin: stdin,
+                      resize: StreamIO.resizer(client, "/containers/\(info.Id)"))
+        let result = try call { try client.json(ContainerWaitResponse.self, "POST", "/containers/\(info.Id)/wait") }
+        throw ExitCode(Int32(result.StatusCode))
     }
 }

@@ -49,6 +49,19 @@ struct ContainerOptions: ParsableArguments {
     @Option(name: .customLong("log-opt"), help: "Log driver options") var logOpt: [String] = []
     @Option(name: .customLong("group-add"), help: "Add additional groups to join") var groupAdd: [String] = []
     @Option(name: .customLong("shm-size"), help: "Size of /dev/shm") var shmSize: String?
+    @Option(name: .customLong("health-cmd"), help: "Command to run to check health") var healthCmd: String?
+    @Option(name: .customLong("health-interval"), help: "Time between running the check (ms|s|m|h) (default 0s)")
+    var healthInterval: String?
+    @Option(name: .customLong("health-timeout"), help: "Maximum time to allow one check to run (ms|s|m|h) (default 0s)")
+    var healthTimeout: String?
+    @Option(name: .customLong("health-retries"), help: "Consecutive failures needed to report unhealthy") var healthRetries: Int?
+    @Option(name: .customLong("health-start-period"),
+            help: "Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)")
+    var healthStartPeriod: String?
+    @Option(name: .customLong("health-start-interval"),
+            help: "Time between running the check during the start period (ms|s|m|h) (default 0s)")
+    var healthStartInterval: String?
+    @Flag(name: .customLong("no-healthcheck"), help: "Disable any container-specified HEALTHCHECK") var noHealthcheck = false
 
     /// The create request for `image` and its command.
     func request(image: String, command: [String], autoRemove: Bool, attach: Bool) throws -> ContainerCreateRequest {
@@ -79,6 +92,7 @@ struct ContainerOptions: ParsableArguments {
         request.AttachStderr = attach
         request.StopSignal = stopSignal
         request.StopTimeout = stopTimeout
+        request.Healthcheck = try healthcheck()
         if !label.isEmpty {
             request.Labels = Dictionary(label.map { item -> (String, String) in
                 let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
@@ -183,6 +197,37 @@ struct ContainerOptions: ParsableArguments {
         }
         request.HostConfig = host
         return request
+    }
+
+    /// `--health-*` and `--no-healthcheck` as docker turns them into `Config.Healthcheck`: only
+    /// what was given is set, so the image's HEALTHCHECK supplies the rest.
+    func healthcheck() throws -> HealthcheckConfig? {
+        let timing = [healthInterval, healthTimeout, healthStartPeriod, healthStartInterval]
+        if noHealthcheck {
+            guard healthCmd == nil, timing.allSatisfy({ $0 == nil }), healthRetries == nil else {
+                throw CLIError("--no-healthcheck conflicts with --health-* options", exitCode: 125)
+            }
+            return HealthcheckConfig(Test: ["NONE"])
+        }
+        guard healthCmd != nil || timing.contains(where: { $0 != nil }) || healthRetries != nil else { return nil }
+        func duration(_ text: String?, _ flag: String) throws -> Int64? {
+            guard let text else { return nil }
+            guard let value = Units.parseGoDuration(text) else {
+                throw CLIError("invalid argument \"\(text)\" for \"\(flag)\" flag: time: invalid duration \"\(text)\"", exitCode: 125)
+            }
+            guard value >= 0 else { throw CLIError("\(flag) cannot be negative", exitCode: 125) }
+            return value
+        }
+        var config = HealthcheckConfig(Test: healthCmd.map { ["CMD-SHELL", $0] })
+        config.Interval = try duration(healthInterval, "--health-interval")
+        config.Timeout = try duration(healthTimeout, "--health-timeout")
+        config.StartPeriod = try duration(healthStartPeriod, "--health-start-period")
+        config.StartInterval = try duration(healthStartInterval, "--health-start-interval")
+        if let healthRetries {
+            guard healthRetries >= 0 else { throw CLIError("--health-retries cannot be negative", exitCode: 125) }
+            config.Retries = healthRetries
+        }
+        return config
     }
 
     /// `-e NAME` takes NAME's value from this environment, as docker does.

@@ -4,7 +4,24 @@ import PierClient
 /// Copies a hijacked stream to this terminal: stdin to the process (then a half-close), and
 /// its output to stdout/stderr — demultiplexed from Docker's stdcopy frames unless a TTY.
 enum StreamIO {
-    static func pump(_ stream: HijackedStream, tty: Bool, forwardStdin: Bool) {
+    /// `resize` is called with (rows, columns) once at the start and on every SIGWINCH when
+    /// the process has a TTY and this terminal is one: docker's `POST .../resize`.
+    static func pump(_ stream: HijackedStream, tty: Bool, forwardStdin: Bool,
+                     resize: (@Sendable (Int, Int) -> Void)? = nil) {
+        var windowChanges: (any DispatchSourceSignal)?
+        if tty, let resize, isatty(1) != 0 {
+            let report: @Sendable () -> Void = {
+                var size = winsize()
+                if ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_row > 0 { resize(Int(size.ws_row), Int(size.ws_col)) }
+            }
+            signal(SIGWINCH, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: SIGWINCH, queue: .global())
+            source.setEventHandler(handler: report)
+            source.resume()
+            windowChanges = source
+            report()
+        }
+        defer { windowChanges?.cancel() }
         var savedTerminal: termios?
         if tty, forwardStdin, isatty(0) != 0 {
             var settings = termios()
@@ -45,6 +62,11 @@ enum StreamIO {
                 pending.removeFirst(8 + length)
             }
         }
+    }
+
+    /// Sends a terminal size to `<object>/resize` (a container or an exec).
+    static func resizer(_ client: EngineClient, _ object: String) -> @Sendable (Int, Int) -> Void {
+        { rows, columns in try? client.call("POST", "\(object)/resize", query: [("h", String(rows)), ("w", String(columns))]) }
     }
 
     static func writeAll(_ fd: Int32, _ bytes: ArraySlice<UInt8>) {

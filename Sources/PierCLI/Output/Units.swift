@@ -116,4 +116,23 @@ enum Units {
         else { return nil }
         return value
     }
+
+    /// A Go duration (`1h30m`, `2.5s`, `300ms`, `0`) in nanoseconds; nil when it is not one.
+    static func parseGoDuration(_ text: String) -> Int64? {
+        if text == "0" { return 0 }
+        let factors: [(String, Double)] = [("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9)]
+        var rest = Substring(text)
+        var total = 0.0
+        guard !rest.isEmpty else { return nil }
+        while !rest.isEmpty {
+            let number = rest.prefix { $0.isNumber || $0 == "." }
+            guard let value = Double(number) else { return nil }
+            rest = rest.dropFirst(number.count)
+            let unit = rest.prefix { !$0.isNumber && $0 != "." }
+            guard let factor = factors.first(where: { $0.0 == unit })?.1 else { return nil }
+            rest = rest.dropFirst(unit.count)
+            total += value * factor
+        }
+        return Int64(total)
+    }
 }

@@ -20,6 +20,8 @@ public struct ContainerRecord: Codable, Sendable {
         public var finishedAt = "0001-01-01T00:00:00Z"
         /// Set by `stop`/`kill`, so restart policies know the user stopped it.
         public var stoppedByUser = false
+        /// The health check's state while the container has one (nil otherwise).
+        public var health: HealthState?
     }
 
     public var id: String
@@ -43,6 +45,9 @@ public struct ContainerRecord: Codable, Sendable {
 final class ContainerStore: Sendable {
     let root: String
     let records = Mutex<[String: ContainerRecord]>([:])
+    /// Serialises read-change-write, so two threads updating one record (the exit monitor and
+    /// the health checker, say) never write back a stale copy over the other's change.
+    let writes = NSRecursiveLock()
 
     init(root: String) throws {
         self.root = root
@@ -81,6 +86,8 @@ final class ContainerStore: Sendable {
 
     /// Adds or replaces a record and writes it (temp file + fsync + rename).
     func save(_ record: ContainerRecord) throws {
+        writes.lock()
+        defer { writes.unlock() }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let data = try encoder.encode(record)
@@ -98,6 +105,8 @@ final class ContainerStore: Sendable {
     /// Applies a change to a record and saves it; returns the new record.
     @discardableResult
     func update(_ id: String, _ change: (inout ContainerRecord) -> Void) throws -> ContainerRecord {
+        writes.lock()
+        defer { writes.unlock() }
         guard var record = get(id) else { throw EngineError(.notFound, "No such container: \(id)") }
         change(&record)
         try save(record)

@@ -97,6 +97,19 @@ extension ContainerService {
         }
     }
 
+    /// `POST /exec/{id}/resize`: the exec's terminal size, through its shim.
+    public func resizeExec(_ id: String, rows: Int, columns: Int) throws(EngineError) {
+        let exec = try self.exec(id)
+        guard exec.running else { throw EngineError(.conflict, "exec \(id) is not running") }
+        let files = ShimFiles.exec(directory: store.directory(exec.containerID), execID: id)
+        do {
+            try ShimControl.connect(files, timeout: .seconds(2))
+                .send(.resize(rows: UInt16(clamping: rows), columns: UInt16(clamping: columns)))
+        } catch {
+            throw EngineError(.internalError, "cannot resize exec \(id): \(error)")
+        }
+    }
+
     public func inspectExec(_ id: String) throws(EngineError) -> ExecInspect {
         let exec = try self.exec(id)
         return ExecInspect(ID: exec.id, Running: exec.running, ExitCode: exec.running ? nil : exec.exitCode,

@@ -91,6 +91,10 @@ extension ContainerService {
                         return parts.count == 1 || value == parts[1]
                     }
                 }
+            case "health":
+                records = records.filter { record in
+                    values.contains(record.state.health?.Status ?? "none")
+                }
             case "exited":
                 records = records.filter { record in record.state.status == .exited && values.contains(String(record.state.exitCode)) }
             case "ancestor":
@@ -122,7 +126,12 @@ extension ContainerService {
         switch record.state.status {
         case .created: return "Created"
         case .running:
-            return "Up " + humanDuration(now - Double(Timestamp.parse(record.state.startedAt) ?? Int64(now)))
+            let up = "Up " + humanDuration(now - Double(Timestamp.parse(record.state.startedAt) ?? Int64(now)))
+            switch record.state.health?.Status {
+            case "starting": return up + " (health: starting)"
+            case let status?: return up + " (\(status))"
+            case nil: return up
+            }
         case .paused:
             return "Up " + humanDuration(now - Double(Timestamp.parse(record.state.startedAt) ?? Int64(now))) + " (Paused)"
         case .restarting:
@@ -175,7 +184,7 @@ extension ContainerService {
             Paused: record.state.status == .paused, Restarting: record.state.status == .restarting,
             OOMKilled: record.state.oomKilled, Dead: record.state.status == .dead, Pid: Int(record.state.pid),
             ExitCode: Int(record.state.exitCode), Error: record.state.error, StartedAt: record.state.startedAt,
-            FinishedAt: record.state.finishedAt)
+            FinishedAt: record.state.finishedAt, Health: record.state.health)
         var lower = ""
         if let image = images.store.index.image(id: record.imageID),
            let dirs = try? images.store.lowerDirectories(of: image) {

@@ -30,6 +30,7 @@ extension ContainerService {
         var cgroup: CgroupManager?
         let files = ShimFiles(directory: directory)
         let shim: ShimProcess
+        var phases = StartPhases()
         let networking: ContainerNetworking?
         let allocationStart = ContinuousClock.now
         do {
@@ -45,14 +46,17 @@ extension ContainerService {
                 try manager.create()
                 cgroup = manager
             }
+            phases.mark("cgroup")
             let spec = try containerSpec(record, lowerDirs: lowerDirs, cgroup: cgroup)
             let built = try SpecBuilder(host: host).build(spec)
             if let cgroup, let resources = built.spec.linux?.resources { try cgroup.apply(resources) }
             try built.write(toBundle: directory + "/bundle")
+            phases.mark("spec")
             let logOptions = record.hostConfig.LogConfig?.Config ?? [:]
             shim = try launcher.run(id: record.id, files: files,
                                     logMaxSize: logOptions["max-size"].flatMap(ContainerService.parseSize),
                                     logMaxFiles: logOptions["max-file"].flatMap { Int($0) })
+            phases.mark("shim")
         } catch {
             // Nothing of a container that could not start stays behind; `--rm` removes the container too.
             try? cgroup?.remove()
@@ -66,6 +70,7 @@ extension ContainerService {
             control = try ShimControl.connect(files)
             do {
                 let pid = try control.waitForReady()
+                phases.mark("ready")
                 if networking != nil {
                     let plumbStart = ContinuousClock.now
                     defer { logger.debug("network plumbed", metadata: ["id": "\(record.shortID)", "took": "\(ContinuousClock.now - plumbStart)"]) }
@@ -73,10 +78,12 @@ extension ContainerService {
                         try? control.send(.kill(signal: SIGKILL))
                         throw error
                     }
+                    phases.mark("network")
                 }
                 // A `run` that attached before `start` must see all the output: let those clients connect first.
                 waitForPendingAttach(record.id)
                 outcome = try control.start()
+                phases.mark("exec")
             } catch let error as RuntimeError where error.code == .shim {
                 // Setup failed before the process could start (the shim reports it, then `exited`).
                 let exit = try? files.readExit()
@@ -96,6 +103,9 @@ extension ContainerService {
             controls.withLock { $0[record.id] = control }
             monitor(record.id, control: control, cgroup: cgroup)
             logger.info("started container", metadata: ["id": "\(record.shortID)", "pid": "\(pid)"])
+            logger.debug("start phases", metadata: ["id": "\(record.shortID)", "ms": "\(phases.summary)"])
+            emit(record, "start")
+            watchHealth(record.id)
         case .failed(let message, let exitCode):
             let code = exitCode ?? 125
             // Docker leaves a container whose process never started as "created", with the code.
@@ -248,6 +258,7 @@ extension ContainerService {
         }
         let finished = record ?? current
         logger.info("container exited", metadata: ["id": "\(finished.shortID)", "code": "\(finished.state.exitCode)"])
+        emit(finished, "die", ["exitCode": "\(finished.state.exitCode)"])
         notifyExit(finished)
         if finished.hostConfig.AutoRemove == true {
             try? remove(id, force: true, volumes: true)
@@ -324,6 +335,7 @@ extension ContainerService {
             try? send(record.id, .kill(signal: SIGKILL))
             _ = await waitForExit(record.id, seconds: 30)
         }
+        emit(record, "stop")
     }
 
     func waitForExit(_ id: String, seconds: Int) async -> Bool {
@@ -346,6 +358,7 @@ extension ContainerService {
         }
         _ = try? store.update(record.id) { $0.state.stoppedByUser = true }
         try send(record.id, .kill(signal: signal))
+        emit(record, "kill", ["signal": "\(signal)"])
     }
 
     func send(_ id: String, _ command: ShimCommand) throws(EngineError) {
@@ -395,6 +408,7 @@ extension ContainerService {
         store.remove(record.id)
         if removeVolumes { removeAnonymousVolumes(record) }
         logger.info("removed container", metadata: ["id": "\(record.shortID)"])
+        emit(record, "destroy")
     }
 
     // MARK: live restore
@@ -402,6 +416,14 @@ extension ContainerService {
     /// After pierd starts: reconnect to the shims of running containers, and record the exit
     /// of those that ended while pierd was down.
     public func restore() {
+        // A `cp` into a stopped container that pierd did not live to finish left its mount.
+        for record in store.all() {
+            let mountPoint = store.directory(record.id) + "/cp-root"
+            if access(mountPoint, F_OK) == 0 {
+                umount2(mountPoint, Int32(MNT_DETACH))
+                rmdir(mountPoint)
+            }
+        }
         for record in store.all() where record.state.status == .running || record.state.status == .paused
             || record.state.status == .restarting {
             let files = ShimFiles(directory: store.directory(record.id))
@@ -410,6 +432,7 @@ extension ContainerService {
                let control = try? ShimControl.connect(files, timeout: .seconds(2)) {
                 controls.withLock { $0[record.id] = control }
                 monitor(record.id, control: control, cgroup: cgroup)
+                watchHealth(record.id, resumed: true)
                 logger.info("reattached to running container", metadata: ["id": "\(record.shortID)"])
             } else {
                 finish(record.id, observed: nil, cgroup: cgroup)
@@ -422,5 +445,24 @@ extension ContainerService {
                 try? start(record.id)
             }
         }
+    }
+}
+
+/// Milliseconds spent in each step of a container start, for the debug log.
+struct StartPhases {
+    private var last = ContinuousClock.now
+    private var steps: [(String, Duration)] = []
+
+    mutating func mark(_ name: String) {
+        let now = ContinuousClock.now
+        steps.append((name, now - last))
+        last = now
+    }
+
+    var summary: String {
+        steps.map { name, duration in
+            let ms = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+            return "\(name)=" + String(format: "%.1f", ms)
+        }.joined(separator: " ")
     }
 }

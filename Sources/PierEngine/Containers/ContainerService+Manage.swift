@@ -12,6 +12,7 @@ extension ContainerService {
         }
         try freezer(record) { try $0.freeze() }
         _ = try? store.update(record.id) { $0.state.status = .paused }
+        emit(record, "pause")
     }
 
     public func unpause(_ reference: String) throws(EngineError) {
@@ -21,6 +22,7 @@ extension ContainerService {
         }
         try freezer(record) { try $0.thaw() }
         _ = try? store.update(record.id) { $0.state.status = .running }
+        emit(record, "unpause")
     }
 
     func freezer(_ record: ContainerRecord, _ action: (CgroupManager) throws -> Void) throws(EngineError) {
@@ -40,7 +42,10 @@ extension ContainerService {
             throw EngineError(.conflict, "Error when allocating new name: Conflict. The container name \"/\(name)\" is already "
                               + "in use by container \"\(other.id)\". You have to remove (or rename) that container to be able to reuse that name.")
         }
-        do { try store.update(record.id) { $0.name = name } } catch { throw ContainerService.engineError(error) }
+        do {
+            let renamed = try store.update(record.id) { $0.name = name }
+            emit(renamed, "rename", ["oldName": "/" + record.name])
+        } catch { throw ContainerService.engineError(error) }
     }
 
     /// `GET /containers/{id}/top`: the container's processes, from its cgroup, with `ps`'s default columns.

@@ -27,12 +27,15 @@ public final class ContainerService: Sendable {
     let pendingAttach = Mutex<[String: Int]>([:])
     /// Exec instances, kept in memory as Docker does.
     let execs = Mutex<[String: ExecRecord]>([:])
+    /// Where container events go (`GET /events`).
+    let events: EventBus
 
     init(root: String, images: ImageService, store: ContainerStore, networks: NetworkService, volumes: VolumeService,
-         logger: Logger) {
+         events: EventBus, logger: Logger) {
         self.store = store
         self.networks = networks
         self.volumes = volumes
+        self.events = events
         self.images = images
         self.logger = logger
         let binaries = URL(fileURLWithPath: CommandLine.executablePath).deletingLastPathComponent().path
@@ -40,6 +43,15 @@ public final class ContainerService: Sendable {
         initBinary = binaries + "/pier-init"
         hierarchy = try? CgroupHierarchy.detect()
         host = hierarchy.map { HostEnvironment.current(cgroups: $0) } ?? HostEnvironment(cgroupMode: .v1)
+    }
+
+    /// Publishes a container event with Docker's attributes (labels, `image`, `name`).
+    func emit(_ record: ContainerRecord, _ action: String, _ extra: [String: String] = [:]) {
+        var attributes = record.config.Labels ?? [:]
+        attributes["image"] = record.imageName
+        attributes["name"] = record.name
+        attributes.merge(extra) { $1 }
+        events.publish(EngineEvent(type: "container", action: action, id: record.id, attributes: attributes))
     }
 
     // MARK: lookup
@@ -108,6 +120,7 @@ public final class ContainerService: Sendable {
             throw ContainerService.engineError(error)
         }
         logger.info("created container", metadata: ["id": "\(id.prefix(12))", "name": "\(name)"])
+        if let record = store.get(id) { emit(record, "create") }
         return ContainerCreateResponse(Id: id, Warnings: [])
     }
 
@@ -153,7 +166,7 @@ public final class ContainerService: Sendable {
         merged.User = (request.User?.isEmpty == false) ? request.User : imageConfig.User
         merged.StopSignal = request.StopSignal ?? imageConfig.StopSignal
         merged.Hostname = (request.Hostname?.isEmpty == false) ? request.Hostname : String(id.prefix(12))
-        merged.Healthcheck = request.Healthcheck ?? imageConfig.Healthcheck
+        merged.Healthcheck = ContainerService.mergeHealthcheck(request.Healthcheck, image: imageConfig.Healthcheck)
         var labels = imageConfig.Labels ?? [:]
         for (key, value) in request.Labels ?? [:] { labels[key] = value }
         merged.Labels = labels
@@ -165,6 +178,19 @@ public final class ContainerService: Sendable {
         merged.Volumes = volumes.isEmpty ? nil : volumes
         merged.OnBuild = nil
         merged.HostConfig = nil
+        return merged
+    }
+
+    /// Docker's merge: what `--health-*` left unset comes from the image's HEALTHCHECK.
+    static func mergeHealthcheck(_ given: HealthcheckConfig?, image: HealthcheckConfig?) -> HealthcheckConfig? {
+        guard var merged = given else { return image }
+        guard let image else { return merged }
+        if merged.Test?.isEmpty ?? true { merged.Test = image.Test }
+        if (merged.Interval ?? 0) == 0 { merged.Interval = image.Interval }
+        if (merged.Timeout ?? 0) == 0 { merged.Timeout = image.Timeout }
+        if (merged.StartPeriod ?? 0) == 0 { merged.StartPeriod = image.StartPeriod }
+        if (merged.StartInterval ?? 0) == 0 { merged.StartInterval = image.StartInterval }
+        if (merged.Retries ?? 0) == 0 { merged.Retries = image.Retries }
         return merged
     }
 

@@ -161,6 +161,58 @@ extension Router {
             try await Blocking.run { try containers.rename(id, to: name) }
             try await writer.empty()
         }
+        // `docker cp`: HEAD stats a path, GET streams it as a tar, PUT unpacks a tar into a directory.
+        let pathStat: RouteHandler = { request, _, writer in
+            let id = request.parameter("id")
+            guard let path = request.query["path"], !path.isEmpty else { throw APIError.badRequest("archive needs path=") }
+            let stat = try await Blocking.run { try containers.statPath(id, path: path) }
+            let header = [("X-Docker-Container-Path-Stat", Data(try JSONCoding.encode(stat)).base64EncodedString())]
+            if request.method == .HEAD {
+                try await writer.writeHead(status: .ok, contentType: "application/x-tar", contentLength: 0, extraHeaders: header)
+                try await writer.end()
+                return
+            }
+            try await writer.writeHead(status: .ok, contentType: "application/x-tar", extraHeaders: header)
+            try await Blocking.streamResponse(writer) { sink in try containers.archive(id, path: path, head: { _ in }, sink: sink) }
+            try await writer.end()
+        }
+        add(.HEAD, "/containers/{id}/archive", pathStat)
+        add(.GET, "/containers/{id}/archive", pathStat)
+        add(.PUT, "/containers/{id}/archive") { request, body, writer in
+            let id = request.parameter("id")
+            guard let path = request.query["path"], !path.isEmpty else { throw APIError.badRequest("archive needs path=") }
+            try await Blocking.withBodySource(body) { source in try containers.extract(id, path: path, source: source) }
+            try await writer.empty(status: .ok)
+        }
+        add(.GET, "/containers/{id}/stats") { request, _, writer in
+            let id = request.parameter("id")
+            let stream = request.query["stream"].map { $0 == "1" || $0 == "true" } ?? true
+            var previous = try await Blocking.run { try containers.statsSample(id) }
+            func next() async throws -> ContainerStats {
+                var sample = try await Blocking.run { try containers.statsSample(id) }
+                sample.precpu_stats = previous.cpu_stats
+                sample.preread = previous.read
+                previous = sample
+                return sample
+            }
+            guard stream else {
+                // Two samples half a second apart, so CPU % has a span to measure (one-shot: one).
+                if !request.query.bool("one-shot") {
+                    try await Task.sleep(for: .milliseconds(500))
+                    _ = try await next()
+                }
+                try await writer.json(previous)
+                return
+            }
+            try await writer.writeHead(status: .ok, contentType: "application/json")
+            try await writer.writeBody(try JSONCoding.encode(previous) + [10])
+            while true {
+                try await Task.sleep(for: .seconds(1))
+                guard let sample = try? await next() else { break }   // removed: the stream ends
+                try await writer.writeBody(try JSONCoding.encode(sample) + [10])
+            }
+            try await writer.end()
+        }
         add(.GET, "/containers/{id}/top") { request, _, writer in
             let id = request.parameter("id")
             let (titles, processes) = try await Blocking.run { try containers.top(id) }
@@ -174,7 +226,11 @@ extension Router {
             let id = request.parameter("id")
             try await writer.json(try await Blocking.run { try containers.inspectExec(id) })
         }
-        add(.POST, "/exec/{id}/resize") { _, _, writer in
+        add(.POST, "/exec/{id}/resize") { request, _, writer in
+            let id = request.parameter("id")
+            try await Blocking.run {
+                try containers.resizeExec(id, rows: request.query.int("h") ?? 24, columns: request.query.int("w") ?? 80)
+            }
             try await writer.empty(status: .ok)
         }
     }

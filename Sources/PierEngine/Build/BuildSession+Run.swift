@@ -1,0 +1,255 @@
+import Foundation
+import PierDockerfile
+import PierOCI
+import PierRuntime
+import Synchronization
+
+/// `RUN`: a container of Pier's runtime on the stage's layers, with the stage's USER, WORKDIR
+/// and ENV (plus the build arguments), in the host's network namespace so package managers
+/// reach their registries. Its overlay upper directory becomes the step's layer.
+extension BuildSession {
+    func runStep(_ instruction: RunInstruction, line: Int, run: inout StageRun) throws {
+        guard instruction.mountSpecifications.isEmpty else {
+            throw stepError(line, "RUN --mount is not supported by Pier's builder yet")
+        }
+        let config = run.config
+        let argv: [String]
+        switch instruction.command {
+        case .exec(let arguments):
+            guard !arguments.isEmpty else { throw stepError(line, "RUN needs a command") }
+            argv = arguments
+        case .shell(let command):
+            argv = (config.Shell ?? ["/bin/sh", "-c"]) + [BuildSession.script(command, heredocs: instruction.heredocs)]
+        }
+        // Build arguments reach the command as variables (ENV wins), and are part of the step's key.
+        let envKeys = Set((config.Env ?? []).map { $0.split(separator: "=", maxSplits: 1).first.map(String.init) ?? $0 })
+        let arguments = run.arguments.filter { !envKeys.contains($0.key) }.sorted { $0.key < $1.key }
+        var createdBy = instruction.command.isExecForm ? BuildSession.jsonArray(argv) : argv.joined(separator: " ")
+        if !arguments.isEmpty {
+            createdBy = "|\(arguments.count) " + arguments.map { "\($0.key)=\($0.value)" }.joined(separator: " ") + " " + createdBy
+        }
+        let environment = (config.Env ?? []) + arguments.map { "\($0.key)=\($0.value)" }
+        try commitStep(&run, createdBy: createdBy, layer: true) { state in
+            let layer = try runContainer(argv, environment: environment, state: state, line: line,
+                                         display: instruction.command.isExecForm ? BuildSession.jsonArray(argv) : argv.joined(separator: " "))
+            state.layers.append(layer)
+            state.config.rootfs.diff_ids.append(layer.diffID)
+        }
+    }
+
+    /// A shell-form command with its heredocs: a lone `<<EOF` runs the heredoc as the script;
+    /// otherwise the shell reads the heredocs itself.
+    static func script(_ command: String, heredocs: [Heredoc]) -> String {
+        guard let first = heredocs.first else { return command }
+        let trimmed = command.trimmingCharacters(in: .whitespacesAndNewlines)
+        if heredocs.count == 1, trimmed.hasPrefix("<<"), !trimmed.contains(" ") {
+            return first.effectiveContent
+        }
+        var script = command
+        for heredoc in heredocs {
+            script += "\n" + heredoc.content + (heredoc.content.hasSuffix("\n") || heredoc.content.isEmpty ? "" : "\n") + heredoc.name
+        }
+        return script + "\n"
+    }
+
+    /// Runs `argv` in a fresh container on `state`'s layers; returns its changes as a committed layer.
+    func runContainer(_ argv: [String], environment: [String], state: BuildState, line: Int,
+                      display: String) throws -> BuildLayer {
+        let id = ContainerService.newID()
+        let directory = builder.root + "/containers/" + id
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for sub in ["bundle/rootfs", "upper", "work"] {
+            try FileManager.default.createDirectory(atPath: "\(directory)/\(sub)", withIntermediateDirectories: true)
+        }
+        try ContainerFiles.write(directory: directory, hostname: String(id.prefix(12)), domainname: nil,
+                                 extraHosts: [], dns: [], dnsSearch: [])
+        let config = state.config.config ?? ContainerConfig()
+        var lowerDirs = state.layers.reversed().map { store.snapshots.filesystemPath($0.chainID) }
+        if lowerDirs.isEmpty { lowerDirs = [builder.root + "/empty"] }
+        let paths = ContainerPaths(
+            bundle: directory + "/bundle", lowerDirs: lowerDirs, upperDir: directory + "/upper",
+            workDir: directory + "/work", hostnameFile: directory + "/hostname", hostsFile: directory + "/hosts",
+            resolvConfFile: directory + "/resolv.conf")
+        var spec = ContainerSpec(id: id, image: config, paths: paths)
+        spec.entrypoint = argv
+        spec.cmd = []
+        spec.env = environment
+        spec.workingDir = config.WorkingDir
+        spec.user = config.User
+        spec.networkMode = .host
+        let built: BuiltSpec
+        do {
+            built = try SpecBuilder(host: builder.containers.host).build(spec)
+        } catch {
+            throw stepError(line, "RUN: \(error.message)")
+        }
+        try built.write(toBundle: directory + "/bundle")
+        try emit(" ---> Running in \(id.prefix(12))\n")
+
+        let files = ShimFiles(directory: directory)
+        _ = try builder.containers.launcher.run(id: id, files: files)
+        let control = try ShimControl.connect(files)
+        defer { control.shutdownConnection() }
+        _ = try control.waitForReady()
+        let attach = try AttachConnection.connect(files)
+        let tail = OutputTail()
+        let quiet = options.quiet
+        let output = self.output
+        let reader = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            BuildSession.relay(attach, tail: tail) { text in if !quiet { output(.stream(text)) } }
+            attach.close()
+            reader.signal()
+        }
+        var exitCode: Int32 = 0
+        switch try control.start() {
+        case .failed(let message, let code):
+            control.shutdownConnection()
+            reader.wait()
+            throw EngineError(.invalidArgument, "The command '\(display)' returned a non-zero code: \(code ?? 125): \(message)")
+        case .started:
+            while let event = try BuildSession.nextEvent(control, cancellation: cancellation) {
+                if case .exited(let code, _, _) = event {
+                    exitCode = code
+                    break
+                }
+            }
+        }
+        reader.wait()
+        if cancellation.isCancelled { throw EngineError(.internalError, "build cancelled") }
+        guard exitCode == 0 else {
+            var message = "The command '\(display)' returned a non-zero code: \(exitCode)"
+            let lines = tail.lines()
+            if quiet, !lines.isEmpty { message += "\nlast lines of its output:\n" + lines.joined(separator: "\n") }
+            throw EngineError(.invalidArgument, message)
+        }
+        try emit("Removing intermediate container \(id.prefix(12))\n")
+        let upper = directory + "/upper"
+        BuildSession.removeMountPoints(upper: upper, lowerDirs: lowerDirs)
+        let committed = try builder.transfer.commitLayer(directory: upper, parentChainID: state.layers.last?.chainID,
+                                                         overlayUpper: true, token: token)
+        return BuildLayer(descriptor: committed.descriptor, diffID: committed.diffID, chainID: committed.chainID,
+                          unpackedSize: committed.unpackedSize)
+    }
+
+    /// The shim's next event; while none comes, a cancelled build kills the command.
+    static func nextEvent(_ control: ShimControl, cancellation: BuildCancellation) throws -> ShimEvent? {
+        while true {
+            let result = Result { () throws(RuntimeError) -> ShimEvent? in try control.nextEvent(timeout: .milliseconds(500)) }
+            switch result {
+            case .success(let event):
+                return event
+            case .failure(let error):
+                guard error.code == .timeout else { throw error }
+                if cancellation.isCancelled { try? control.send(.kill(signal: SIGKILL)) }
+            }
+        }
+    }
+
+    /// Copies the container's output (stdcopy frames) to the build output, line by line.
+    static func relay(_ attach: AttachConnection, tail: OutputTail, _ send: (String) -> Void) {
+        var buffer = [UInt8](repeating: 0, count: 32 * 1024)
+        var pending: [UInt8] = []
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(attach.fileDescriptor, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            pending.append(contentsOf: buffer[0..<n])
+            var payload: [UInt8] = []
+            while pending.count >= 8 {
+                let length = Int(pending[4]) << 24 | Int(pending[5]) << 16 | Int(pending[6]) << 8 | Int(pending[7])
+                guard pending.count >= 8 + length else { break }
+                payload.append(contentsOf: pending[8..<(8 + length)])
+                pending.removeFirst(8 + length)
+            }
+            if !payload.isEmpty {
+                let text = String(decoding: payload, as: UTF8.self)
+                tail.add(text)
+                send(text)
+            }
+        }
+    }
+
+    /// Mount points the runtime had to create for /etc/hosts, /etc/resolv.conf, /proc ... in an
+    /// image that lacked them are not the command's doing: they stay out of the layer.
+    static func removeMountPoints(upper: String, lowerDirs: [String]) {
+        let manager = FileManager.default
+        for path in ["etc/hosts", "etc/hostname", "etc/resolv.conf"] {
+            let full = upper + "/" + path
+            guard let attributes = try? manager.attributesOfItem(atPath: full),
+                  attributes[.type] as? FileAttributeType == .typeRegular,
+                  (attributes[.size] as? NSNumber)?.int64Value == 0,
+                  LayeredPath.stat("/" + path, in: lowerDirs) == nil else { continue }
+            unlink(full)
+        }
+        for path in ["dev", "proc", "sys", "etc"] where LayeredPath.stat("/" + path, in: lowerDirs) == nil {
+            rmdir(upper + "/" + path)   // only when empty
+        }
+    }
+}
+
+/// The last lines of a RUN's output, for the error of a failed step.
+final class OutputTail: Sendable {
+    private let text = Mutex("")
+
+    func add(_ chunk: String) {
+        text.withLock { value in
+            value += chunk
+            if value.utf8.count > 8192 { value = String(value.suffix(4096)) }
+        }
+    }
+
+    func lines(_ count: Int = 10) -> [String] {
+        text.withLock { value in value.split(separator: "\n").suffix(count).map(String.init) }
+    }
+}
+
+/// Looks a path up in overlay layer directories (top first), as the mounted overlay would
+/// show it: the topmost layer that has it wins; a whiteout on the way hides it.
+enum LayeredPath {
+    static func stat(_ path: String, in layers: [String]) -> Glibc.stat? {
+        find(path, in: layers)?.info
+    }
+
+    /// The entry and the host path it was found at.
+    static func find(_ path: String, in layers: [String]) -> (info: Glibc.stat, host: String)? {
+        let components = path.split(separator: "/").map(String.init)
+        for layer in layers {
+            var host = layer
+            var hidden = false
+            for component in components {
+                host += "/" + component
+                var info = Glibc.stat()
+                guard lstat(host, &info) == 0 else { break }
+                if info.st_mode & S_IFMT == S_IFCHR && info.st_rdev == 0 { hidden = true; break }
+            }
+            if hidden { return nil }
+            var info = Glibc.stat()
+            if lstat(host, &info) == 0, host == layer + "/" + components.joined(separator: "/") { return (info, host) }
+        }
+        return nil
+    }
+
+    /// `path` with every symlink among its components followed inside the image (as Docker
+    /// resolves a COPY destination: `/bin/` on a merged-/usr image is `/usr/bin/`).
+    static func resolve(_ path: String, in layers: [String]) -> String {
+        var pending = path.split(separator: "/").map(String.init)
+        var resolved: [String] = []
+        var links = 0
+        while !pending.isEmpty {
+            let component = pending.removeFirst()
+            if component == "." { continue }
+            if component == ".." { _ = resolved.popLast(); continue }
+            let candidate = "/" + (resolved + [component]).joined(separator: "/")
+            if links < 40, let found = find(candidate, in: layers), found.info.st_mode & S_IFMT == S_IFLNK,
+               let target = try? FileManager.default.destinationOfSymbolicLink(atPath: found.host) {
+                links += 1
+                if target.hasPrefix("/") { resolved = [] }
+                pending = target.split(separator: "/").map(String.init) + pending
+                continue
+            }
+            resolved.append(component)
+        }
+        return "/" + resolved.joined(separator: "/")
+    }
+}

@@ -1,0 +1,432 @@
+import Foundation
+import PierArchive
+import PierDockerfile
+import PierOCI
+import PierStore
+
+/// One build: its scratch directory (the unpacked context, staged layers), the stages and
+/// their results, the step counter. Used by one thread from start to end.
+final class BuildSession {
+    let builder: Builder
+    let options: BuildOptions
+    let cancellation: BuildCancellation
+    let output: @Sendable (BuildEvent) -> Void
+    /// Pins what this build has written until the image that references it is named.
+    let token = UUID()
+    let workDirectory: String
+    var contextDirectory: String { workDirectory + "/context" }
+    var store: ImageStore { builder.transfer.store }
+
+    var ignore: DockerIgnore?
+    var escape: Unicode.Scalar = "\\"
+    var stages = BuildStages(globalArguments: [], stages: [])
+    /// Values of the ARGs declared before the first FROM.
+    var globalArguments: [String: String] = [:]
+    /// Build arguments some ARG declared (the rest draw Docker's "not consumed" warning).
+    var consumedArguments: Set<String> = []
+    var results: [Int: BuildState] = [:]
+    var step = 0
+    var totalSteps = 0
+    var scratchCounter = 0
+
+    init(builder: Builder, options: BuildOptions, cancellation: BuildCancellation,
+         output: @escaping @Sendable (BuildEvent) -> Void) throws {
+        self.builder = builder
+        self.options = options
+        self.cancellation = cancellation
+        self.output = output
+        workDirectory = builder.scratch + "/build-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: workDirectory + "/context", withIntermediateDirectories: true)
+    }
+
+    func close() {
+        try? FileManager.default.removeItem(atPath: workDirectory)
+        store.pins.release(token)
+    }
+
+    /// Unpacks the context tar (streamed from the request body).
+    func receive(_ source: ArchiveSource) throws {
+        _ = try LayerExtractor.extract(from: source, into: contextDirectory, mode: .apply)
+    }
+
+    /// A fresh directory inside the build's scratch space.
+    func makeScratchDirectory(_ prefix: String) throws -> String {
+        scratchCounter += 1
+        let path = "\(workDirectory)/\(prefix)-\(scratchCounter)"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    // MARK: output
+
+    func emit(_ text: String) throws {
+        if cancellation.isCancelled { throw EngineError(.internalError, "build cancelled") }
+        if !options.quiet { output(.stream(text)) }
+    }
+
+    func announce(_ instruction: Instruction) throws {
+        step += 1
+        try emit("Step \(step)/\(totalSteps) : \(BuildSession.displayText(instruction))\n")
+    }
+
+    /// An instruction as Docker's legacy builder prints it: one line, continuations joined.
+    static func displayText(_ instruction: Instruction) -> String {
+        var text = instruction.original
+        if !instruction.heredocs.isEmpty, let firstLine = text.split(separator: "\n").first { text = String(firstLine) }
+        text = text.replacingOccurrences(of: "\\\n", with: "").replacingOccurrences(of: "\n", with: " ")
+        return text.trimmingCharacters(in: .whitespaces)
+    }
+
+    // MARK: the build
+
+    func run() throws -> Digest {
+        let dockerfilePath = try contextPath(options.dockerfile, what: "Dockerfile")
+        guard let bytes = FileManager.default.contents(atPath: dockerfilePath) else {
+            throw EngineError(.invalidArgument, "Cannot locate specified Dockerfile: \(options.dockerfile)")
+        }
+        // A Dockerfile the client added from outside the context (`-f -`, `-f ../x`) is not part of it.
+        if (options.dockerfile as NSString).lastPathComponent.hasPrefix(".dockerfile.") { unlink(dockerfilePath) }
+        // `NAME.Dockerfile.dockerignore` beside the Dockerfile wins over the context's `.dockerignore`.
+        let specificIgnore = try contextPath(options.dockerfile + ".dockerignore", what: "ignore file")
+        if let ignoreBytes = FileManager.default.contents(atPath: specificIgnore)
+            ?? FileManager.default.contents(atPath: contextDirectory + "/.dockerignore") {
+            ignore = try DockerIgnore(String(decoding: ignoreBytes, as: UTF8.self))
+        }
+        let names = try options.tags.map { tag throws(EngineError) -> ImageReference in
+            do { return try ImageReference(parsing: tag) } catch {
+                throw EngineError(.invalidArgument, "invalid tag \"\(tag)\": invalid reference format")
+            }
+        }
+        let dockerfile = try Dockerfile(parsing: [UInt8](bytes))
+        escape = dockerfile.escape
+        stages = try dockerfile.stages()
+        guard !stages.stages.isEmpty else {
+            throw EngineError(.invalidArgument, "the Dockerfile (\(options.dockerfile)) cannot be empty")
+        }
+        for warning in dockerfile.warnings { try emit("[WARNING]: \(warning)\n") }
+        try evaluateGlobalArguments()
+
+        let target: Int
+        if let name = options.target, !name.isEmpty {
+            guard let index = stageIndex(name) else {
+                throw EngineError(.invalidArgument, "failed to reach build target \(name) in Dockerfile: no stage is named \(name)")
+            }
+            target = index
+        } else {
+            target = stages.stages.count - 1
+        }
+        let order = try plan(target)
+        totalSteps = order.reduce(0) { $0 + 1 + stages.stages[$1].instructions.count } + (options.labels.isEmpty ? 0 : 1)
+        var final: StageRun?
+        for index in order {
+            let result = try buildStage(index, isTarget: index == target)
+            results[index] = result.state
+            if index == target { final = result }
+        }
+        guard var run = final else { throw EngineError(.internalError, "the target stage was not built") }
+        if !options.labels.isEmpty {
+            step += 1
+            let text = options.labels.sorted { $0.key < $1.key }.map { "\(goQuoted($0.key))=\(goQuoted($0.value))" }.joined(separator: " ")
+            try emit("Step \(step)/\(totalSteps) : LABEL \(text)\n")
+            try commitStep(&run, createdBy: nop("LABEL \(text)"), layer: false) { state in
+                var config = state.config.config ?? ContainerConfig()
+                var labels = config.Labels ?? [:]
+                for (key, value) in options.labels { labels[key] = value }
+                config.Labels = labels
+                state.config.config = config
+            }
+        }
+        let unused = options.buildArgs.keys.filter {
+            !consumedArguments.contains($0) && !BuildSession.predefinedArguments.contains($0) && BuildSession.platformArguments[$0] == nil
+        }
+        if !unused.isEmpty {
+            try emit("[Warning] One or more build-args [\(unused.sorted().joined(separator: " "))] were not consumed\n")
+        }
+        let record = try commitImage(run.state, names: names)
+        output(.imageID(record.id))
+        // With -q the daemon's only line is the ID (what `docker build -q` prints).
+        if options.quiet { output(.stream(record.id.description + "\n")) }
+        try emit("Successfully built \(record.id.shortID)\n")
+        for name in names { try emit("Successfully tagged \(name.familiarDescription)\n") }
+        builder.logger.info("built image", metadata: ["id": "\(record.id)", "names": "\(names.map(\.familiarDescription))"])
+        return record.id
+    }
+
+    /// Writes the image's config and manifest and names it, in one durable catalog write; a
+    /// rebuild that changes nothing (same image, same names) writes nothing.
+    func commitImage(_ state: BuildState, names: [ImageReference]) throws -> ImageRecord {
+        let configBytes = try ImageTransfer.encode(state.config)
+        let configDigest = Digest.sha256(of: configBytes)
+        let manifest = ImageManifest(
+            config: Descriptor(mediaType: MediaType.ociConfig, digest: configDigest, size: Int64(configBytes.count)),
+            layers: state.layers.map(\.descriptor))
+        let manifestBytes = try ImageTransfer.encode(manifest)
+        let manifestDigest = Digest.sha256(of: manifestBytes)
+        store.pins.pin([configDigest, manifestDigest], token: token)
+        if !store.content.contains(configDigest) { try store.content.put(configBytes, expected: configDigest) }
+        if !store.content.contains(manifestDigest) { try store.content.put(manifestBytes, expected: manifestDigest) }
+        if let existing = store.index.image(id: configDigest), existing.manifest == manifestDigest,
+           names.allSatisfy({ store.index.resolve($0.description)?.id == configDigest }) {
+            return existing
+        }
+        let record = ImageRecord(
+            id: configDigest, manifest: manifestDigest, manifestMediaType: MediaType.ociManifest,
+            created: state.config.created.flatMap(Timestamp.parse) ?? 0,
+            size: state.layers.reduce(Int64(0)) { $0 + $1.unpackedSize }, labels: state.config.config?.Labels)
+        try store.index.put(record, tags: names, time: Timestamp.now())
+        return record
+    }
+
+    /// Proxy variables Docker passes to RUN without an ARG and never warns about.
+    static let predefinedArguments: Set<String> = [
+        "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy", "NO_PROXY", "no_proxy",
+        "ALL_PROXY", "all_proxy",
+    ]
+
+    /// BuildKit's automatic platform arguments: usable in FROM, and in a stage once declared.
+    static var platformArguments: [String: String] {
+        let host = Platform.host
+        let platform = "\(host.os)/\(host.architecture)" + (host.variant.map { "/\($0)" } ?? "")
+        var values: [String: String] = [:]
+        for prefix in ["TARGET", "BUILD"] {
+            values[prefix + "PLATFORM"] = platform
+            values[prefix + "OS"] = host.os
+            values[prefix + "ARCH"] = host.architecture
+            values[prefix + "VARIANT"] = host.variant ?? ""
+        }
+        return values
+    }
+
+    func evaluateGlobalArguments() throws {
+        globalArguments = BuildSession.platformArguments
+        for argument in stages.globalArguments {
+            consumedArguments.insert(argument.name)
+            if let given = options.buildArgs[argument.name], let given {
+                globalArguments[argument.name] = given
+            } else if let value = argument.defaultValue {
+                globalArguments[argument.name] = try ShellLexer(escape: escape).expand(value, environment: globalArguments)
+            }
+        }
+    }
+
+    /// A path inside the context; refuses one that climbs out of it.
+    func contextPath(_ path: String, what: String) throws -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/") where part != "." {
+            if part == ".." {
+                guard !parts.isEmpty else {
+                    throw EngineError(.invalidArgument, "forbidden path outside the build context: \(path)")
+                }
+                parts.removeLast()
+            } else {
+                parts.append(part)
+            }
+        }
+        return contextDirectory + (parts.isEmpty ? "" : "/" + parts.joined(separator: "/"))
+    }
+
+    // MARK: stages
+
+    func stageIndex(_ reference: String) -> Int? {
+        let lowered = reference.lowercased()
+        if let index = stages.stages.firstIndex(where: { $0.name == lowered }) { return index }
+        if let index = Int(reference), stages.stages.indices.contains(index) { return index }
+        return nil
+    }
+
+    /// The base of a stage, expanded with the global ARGs.
+    func baseName(of index: Int) throws -> String {
+        let stage = stages.stages[index]
+        do {
+            return try ShellLexer(escape: escape).expand(stage.baseImage, environment: globalArguments)
+        } catch {
+            throw stepError(stage.source.startLine, error.message)
+        }
+    }
+
+    /// The stages a stage needs: its FROM when that names an earlier stage, and every `COPY --from`
+    /// that names a stage.
+    func dependencies(of index: Int) throws -> [(Int, line: Int)] {
+        var result: [(Int, line: Int)] = []
+        let base = try baseName(of: index)
+        if let dependency = stages.stages[..<index].lastIndex(where: { $0.name == base.lowercased() }) {
+            result.append((dependency, stages.stages[index].source.startLine))
+        }
+        for instruction in stages.stages[index].instructions {
+            guard case .copy(let copy) = instruction.instruction, let from = copy.from else { continue }
+            let name = (try? ShellLexer(escape: escape).expand(from, environment: globalArguments)) ?? from
+            if let dependency = stageIndex(name) {
+                result.append((dependency, instruction.source.startLine))
+            } else if Int(name) != nil {
+                throw stepError(instruction.source.startLine, "COPY --from=\(name): there is no stage \(name) "
+                                + "(stages are numbered from 0; this Dockerfile has \(stages.stages.count))")
+            }
+        }
+        return result
+    }
+
+    /// The stages to build for `target`, dependencies first; fails on a cycle.
+    func plan(_ target: Int) throws -> [Int] {
+        var order: [Int] = []
+        var state: [Int: Bool] = [:]  // false: being visited, true: done
+        func visit(_ index: Int, line: Int) throws {
+            if state[index] == true { return }
+            if state[index] == false {
+                let name = stages.stages[index].name ?? "\(index)"
+                throw stepError(line, "circular dependency detected on stage: \(name)")
+            }
+            state[index] = false
+            for (dependency, dependencyLine) in try dependencies(of: index) {
+                try visit(dependency, line: dependencyLine)
+            }
+            state[index] = true
+            order.append(index)
+        }
+        try visit(target, line: stages.stages[target].source.startLine)
+        return order
+    }
+
+    func buildStage(_ index: Int, isTarget: Bool) throws -> StageRun {
+        let stage = stages.stages[index]
+        try announce(stage.source)
+        let base = try baseName(of: index)
+        var run: StageRun
+        if base.lowercased() == "scratch" {
+            let state = BuildState.scratch
+            run = StageRun(state: state, id: try state.imageID())
+        } else if let dependency = stages.stages[..<index].lastIndex(where: { $0.name == base.lowercased() }),
+                  let state = results[dependency] {
+            run = StageRun(state: state, id: try state.imageID())
+        } else {
+            let state = try imageState(base, line: stage.source.startLine, instruction: "FROM")
+            run = StageRun(state: state.state, id: state.id)
+        }
+        try emit(" ---> \(run.id.shortID)\n")
+        try runTriggers(&run, line: stage.source.startLine)
+        for instruction in stage.instructions {
+            if cancellation.isCancelled { throw EngineError(.internalError, "build cancelled") }
+            try announce(instruction.source)
+            try execute(instruction, run: &run)
+        }
+        return run
+    }
+
+    /// The state of a local image; a missing one is an error that says how to get it.
+    func imageState(_ name: String, line: Int, instruction: String) throws -> (state: BuildState, id: Digest) {
+        let image: ImageRecord
+        do {
+            image = try builder.transfer.images.resolve(name)
+        } catch {
+            if error.code == .notFound {
+                let how = Bootstrapper.hint(for: name) ?? "pull it first (pier pull \(name)) or build it"
+                throw stepError(line, "\(instruction) \(name): image \(name) is not present locally; \(how)", code: .notFound)
+            }
+            throw error
+        }
+        let config = try store.config(of: image)
+        let manifest = try store.manifest(of: image)
+        let chain = chainIDs(of: config.rootfs.diff_ids)
+        guard manifest.layers.count == chain.count else {
+            throw EngineError(.internalError, "image \(name) is inconsistent: its manifest and config disagree on the layers")
+        }
+        var layers: [BuildLayer] = []
+        for (index, descriptor) in manifest.layers.enumerated() {
+            guard store.snapshots.contains(chain[index]) else {
+                throw EngineError(.internalError, "image \(name) has no unpacked layer \(index + 1); pull or load it again")
+            }
+            layers.append(BuildLayer(descriptor: descriptor, diffID: config.rootfs.diff_ids[index], chainID: chain[index],
+                                     unpackedSize: store.snapshots.unpackedSize(chain[index])))
+        }
+        store.pins.pin(chain + manifest.layers.map(\.digest), token: token)
+        return (BuildState(config: config, layers: layers), image.id)
+    }
+
+    /// Runs the ONBUILD triggers of a stage's base, then drops them (they are not inherited).
+    func runTriggers(_ run: inout StageRun, line: Int) throws {
+        guard let triggers = run.state.config.config?.OnBuild, !triggers.isEmpty else { return }
+        try emit("# Executing \(triggers.count) build trigger\(triggers.count == 1 ? "" : "s")\n")
+        run.state.config.config?.OnBuild = nil
+        run.id = try run.state.imageID()
+        for trigger in triggers {
+            let parsed: Dockerfile
+            do { parsed = try Dockerfile(parsing: trigger) } catch {
+                throw stepError(line, "invalid ONBUILD trigger \"\(trigger)\" in the base image: \(error.message)")
+            }
+            for instruction in parsed.instructions {
+                let typed: TypedInstruction
+                do { typed = try TypedInstruction(instruction) } catch {
+                    throw stepError(line, "invalid ONBUILD trigger \"\(trigger)\" in the base image: \(error.message)")
+                }
+                switch typed {
+                case .from, .onbuild:
+                    throw stepError(line, "ONBUILD trigger \"\(trigger)\" is not allowed (FROM and ONBUILD cannot be triggers)")
+                default:
+                    var source = instruction
+                    source.startLine = line
+                    source.endLine = line
+                    try execute(StageInstruction(instruction: typed, source: source), run: &run)
+                }
+            }
+        }
+    }
+
+    // MARK: steps
+
+    /// Runs one step through the cache: a hit takes the recorded state; a miss applies the
+    /// step, records its history entry and stores the result.
+    func commitStep(_ run: inout StageRun, createdBy: String, layer: Bool,
+                    _ apply: (inout BuildState) throws -> Void) throws {
+        let key = BuildCache.key(parent: run.id, step: createdBy)
+        if !options.noCache, let cached = builder.cache.lookup(key) {
+            store.pins.pin(cached.layers.flatMap { [$0.descriptor.digest, $0.chainID] }, token: token)
+            run.state = cached
+            run.id = try cached.imageID()
+            try emit(" ---> Using cache\n ---> \(run.id.shortID)\n")
+            return
+        }
+        var state = run.state
+        try apply(&state)
+        let now = Timestamp.now()
+        state.config.created = now
+        state.config.history = (state.config.history ?? [])
+            + [History(created: now, createdBy: createdBy, emptyLayer: layer ? nil : true)]
+        builder.cache.record(key, state)
+        run.state = state
+        run.id = try state.imageID()
+        try emit(" ---> \(run.id.shortID)\n")
+    }
+
+    /// A metadata step's history text, as Docker's legacy builder writes it.
+    func nop(_ text: String) -> String { "/bin/sh -c #(nop) \(text)" }
+}
+
+/// A stage while it is being built.
+struct StageRun {
+    var state: BuildState
+    /// The image ID of `state` (the base image's own ID right after FROM).
+    var id: Digest
+    /// Values of the ARGs this stage declared.
+    var arguments: [String: String] = [:]
+    /// Whether this stage set CMD (an ENTRYPOINT then keeps it; otherwise it clears the base's).
+    var setsCommand = false
+
+    var config: ContainerConfig {
+        get { state.config.config ?? ContainerConfig() }
+        set { state.config.config = newValue }
+    }
+
+    /// What variables expand to: the stage's ARGs, overridden by its ENV.
+    var environment: [String: String] {
+        var result = arguments
+        for item in config.Env ?? [] {
+            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            result[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+        }
+        return result
+    }
+}
+
+/// Go's %q for simple strings (what Docker prints in LABEL history).
+func goQuoted(_ text: String) -> String {
+    "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+}
