@@ -48,8 +48,11 @@ let package = Package(
         ]),
         // Container networking on the host: bridges, veth pairs, nftables NAT and port forwards, embedded DNS.
         .target(name: "PierNetwork", dependencies: [
+            "CNetlink",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // rtnetlink requests (veth pairs, addresses, routes) for PierNetwork: C for the syscall glue.
+        .target(name: "CNetlink", path: "Sources/CNetlink"),
         // The OCI distribution protocol: a registry client and Pier's own registry server.
         .target(name: "PierRegistry", dependencies: [
             "PierOCI", "PierStore",

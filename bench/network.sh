@@ -6,7 +6,7 @@
 # PIER_BIN=.build/debug skips the release build (the figures then include debug-build overhead).
 source "$(dirname "$0")/lib.sh"
 need ab apache2-utils
-trap 'stop_all; "$PIER" rm -f bench-web >/dev/null 2>&1 || true' EXIT
+trap '"$PIER" rm -f bench-web >/dev/null 2>&1 || true; stop_all' EXIT
 if [ -n "${PIER_BIN:-}" ]; then
     export PIER="$REPO/$PIER_BIN/pier" PIERD="$REPO/$PIER_BIN/pierd"
 else

@@ -165,7 +165,7 @@ public struct DiskUsage: Codable, Sendable {
     public var LayersSize: Int64
     public var Images: [ImageSummary]
     public var Containers: [ContainerUsage]
-    public var Volumes: [VolumeUsage]
+    public var Volumes: [Volume]
     public var BuildCache: [BuildCacheUsage]
 
     public init(LayersSize: Int64, Images: [ImageSummary]) {

@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import Synchronization
 
-/// The DNS server of a user-defined network, on its gateway address, port 53 (UDP). It answers
+/// The DNS server of a user-defined network, on its gateway address, port 53 (UDP and TCP). It answers
 /// A queries for the names of the network's containers (names, aliases, short IDs) from `lookup`
 /// and forwards every other query to the host's resolvers, relaying their answer unchanged.
 public final class EmbeddedDNS: Sendable {
@@ -10,6 +10,8 @@ public final class EmbeddedDNS: Sendable {
     public typealias Lookup = @Sendable (String, IPv4Address) -> [IPv4Address]?
 
     let fd: Int32
+    /// The TCP listener (resolvers retry over TCP when an answer is truncated); -1 when none.
+    let tcpFD: Int32
     let address: IPv4Address
     let lookup: Lookup
     let upstreams: [IPv4Address]
@@ -21,30 +23,123 @@ public final class EmbeddedDNS: Sendable {
         self.lookup = lookup
         self.upstreams = upstreams
         self.logger = logger
-        fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw NetworkError(.host, "socket: \(String(cString: strerror(errno)))") }
+        let udp = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard udp >= 0 else { throw NetworkError(.host, "socket: \(String(cString: strerror(errno)))") }
+        fd = udp
         var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        setsockopt(udp, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var local = EmbeddedDNS.socketAddress(address, port: 53)
         let bound = withUnsafePointer(to: &local) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(udp, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard bound == 0 else {
             let message = String(cString: strerror(errno))
-            close(fd)
+            close(udp)
             throw NetworkError(.host, "cannot serve DNS on \(address):53: \(message)")
         }
+        var tcp = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        if tcp >= 0 {
+            setsockopt(tcp, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+            let listening = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(tcp, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            } == 0 && listen(tcp, 16) == 0
+            if !listening {
+                close(tcp)
+                tcp = -1
+            }
+        }
+        tcpFD = tcp
     }
 
     /// Serves on a thread of its own until `stop()`.
     public func start() {
         Thread.detachNewThread { [self] in serve() }
+        if tcpFD >= 0 { Thread.detachNewThread { [self] in serveTCP() } }
     }
 
     public func stop() {
         stopped.store(true, ordering: .relaxed)
         shutdown(fd, Int32(SHUT_RDWR))
         close(fd)
+        if tcpFD >= 0 {
+            shutdown(tcpFD, Int32(SHUT_RDWR))
+            close(tcpFD)
+        }
+    }
+
+    /// DNS over TCP (RFC 1035 §4.2.2: each message after a two-byte length), one thread a connection.
+    func serveTCP() {
+        while !stopped.load(ordering: .relaxed) {
+            var peer = sockaddr_in()
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let connection = withUnsafeMutablePointer(to: &peer) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(tcpFD, $0, &length) }
+            }
+            if connection >= 0 { _ = fcntl(connection, F_SETFD, FD_CLOEXEC) }
+            if connection < 0 {
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                return
+            }
+            let client = IPv4Address(UInt32(bigEndian: peer.sin_addr.s_addr))
+            Thread.detachNewThread { [self] in
+                defer { close(connection) }
+                var timeout = timeval(tv_sec: 5, tv_usec: 0)
+                setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                while let query = EmbeddedDNS.readMessage(connection) {
+                    guard let answer = answerLocally(query, from: client) ?? forwardTCP(query) ?? forward(query),
+                          EmbeddedDNS.writeMessage(connection, answer) else { return }
+                }
+            }
+        }
+    }
+
+    /// Asks the host's resolvers over TCP; nil when none answers.
+    func forwardTCP(_ query: [UInt8]) -> [UInt8]? {
+        for upstream in upstreams {
+            let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            guard socketFD >= 0 else { return nil }
+            defer { close(socketFD) }
+            var timeout = timeval(tv_sec: 3, tv_usec: 0)
+            setsockopt(socketFD, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            setsockopt(socketFD, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            var remote = EmbeddedDNS.socketAddress(upstream, port: 53)
+            let connected = withUnsafePointer(to: &remote) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard connected == 0, EmbeddedDNS.writeMessage(socketFD, query), let answer = EmbeddedDNS.readMessage(socketFD) else { continue }
+            return answer
+        }
+        return nil
+    }
+
+    static func readExactly(_ fd: Int32, _ count: Int) -> [UInt8]? {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var offset = 0
+        while offset < count {
+            let received = bytes.withUnsafeMutableBytes { recv(fd, $0.baseAddress.map { $0 + offset }, count - offset, 0) }
+            if received < 0, errno == EINTR { continue }
+            guard received > 0 else { return nil }
+            offset += received
+        }
+        return bytes
+    }
+
+    static func readMessage(_ fd: Int32) -> [UInt8]? {
+        guard let prefix = readExactly(fd, 2) else { return nil }
+        let length = Int(prefix[0]) << 8 | Int(prefix[1])
+        return length == 0 ? nil : readExactly(fd, length)
+    }
+
+    static func writeMessage(_ fd: Int32, _ message: [UInt8]) -> Bool {
+        let bytes = [UInt8(message.count >> 8 & 0xff), UInt8(message.count & 0xff)] + message
+        var offset = 0
+        while offset < bytes.count {
+            let sent = bytes.withUnsafeBytes { send(fd, $0.baseAddress.map { $0 + offset }, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
+            if sent < 0, errno == EINTR { continue }
+            guard sent > 0 else { return false }
+            offset += sent
+        }
+        return true
     }
 
     func serve() {
@@ -133,9 +228,10 @@ public final class EmbeddedDNS: Sendable {
     /// The host's resolvers that a container can reach: nameservers of /etc/resolv.conf that are not
     /// on loopback (a stub like systemd-resolved's 127.0.0.53 is not reachable from a container), then
     /// systemd-resolved's upstream list, then public resolvers as Docker does.
-    public static func hostResolvers() -> [IPv4Address] {
+    public static func hostResolvers(resolvConf: String? = nil) -> [IPv4Address] {
         for file in ["/etc/resolv.conf", "/run/systemd/resolve/resolv.conf"] {
-            let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+            let text = file == "/etc/resolv.conf" && resolvConf != nil ? resolvConf ?? ""
+                : (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
             let servers = text.split(separator: "\n").compactMap { line -> IPv4Address? in
                 let fields = line.split(whereSeparator: \.isWhitespace)
                 guard fields.count >= 2, fields[0] == "nameserver", let address = IPv4Address(fields[1]),

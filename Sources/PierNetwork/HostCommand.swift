@@ -45,7 +45,7 @@ enum HostCommand {
             var bytes = Array(input.utf8)
             var offset = 0
             while offset < bytes.count {
-                let written = bytes.withUnsafeMutableBytes { write(inPipe[1], $0.baseAddress! + offset, $0.count - offset) }
+                let written = bytes.withUnsafeMutableBytes { write(inPipe[1], $0.baseAddress.map { $0 + offset }, $0.count - offset) }
                 if written <= 0 { if errno == EINTR { continue }; break }
                 offset += written
             }

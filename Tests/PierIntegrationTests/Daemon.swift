@@ -69,6 +69,8 @@ final class TestDaemon: @unchecked Sendable {
     func kill() {
         Foundation.kill(pid, SIGKILL)
         _ = waitForExit(pid)
+        // A stale socket would make `pier version` in `restart()` start a pierd of its own.
+        unlink(socket)
     }
 
     /// A new daemon on the same root, after `kill()`.
@@ -98,6 +100,8 @@ final class TestDaemon: @unchecked Sendable {
         env["PIER_ROOT"] = root
         env["DOCKER_HOST"] = "unix://" + socket
         env["DOCKER_CONFIG"] = directory + "/docker-config"
+        // A pierd that `pier` starts on its own (after a kill) keeps this test's bridge, not the user's pier0.
+        env["PIER_BRIDGE"] = bridge
         return env
     }
 

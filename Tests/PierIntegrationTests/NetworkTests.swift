@@ -25,8 +25,47 @@ import Testing
         return 28080
     }
 
+    /// busybox wget bounded by `timeout` under a shell: as PID 1, wget would ignore timeout's SIGTERM.
+    static func fetch(_ url: String, seconds: Int) -> [String] {
+        ["sh", "-c", "timeout \(seconds) wget -qO- \(url) || exit 1"]
+    }
+
     static func curl(_ url: String) -> CommandResult {
         run("/usr/bin/curl", ["-s", "-m", "5", "--retry", "3", "--retry-connrefused", "--retry-delay", "0", url])
+    }
+
+    /// An A query over TCP (two-byte length, then the message); the addresses in the answer.
+    static func tcpLookup(_ name: String, server: String) -> [String]? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(53).bigEndian)
+        guard inet_pton(AF_INET, server, &address.sin_addr) == 1 else { return nil }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { return nil }
+        var query: [UInt8] = [0x42, 0x42, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]
+        for label in name.split(separator: ".") { query += [UInt8(label.utf8.count)] + Array(label.utf8) }
+        query += [0, 0, 1, 0, 1]
+        let message = [UInt8(query.count >> 8), UInt8(query.count & 0xff)] + query
+        guard message.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == message.count else { return nil }
+        var answer: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 512)
+        while answer.count < 2 || answer.count < 2 + (Int(answer[0]) << 8 | Int(answer[1])) {
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard count > 0 else { return nil }
+            answer += buffer[0..<count]
+        }
+        let records = Int(answer[2 + 6]) << 8 | Int(answer[2 + 7])
+        // Each answer ends with its 4-byte address (the server writes A records only, name compressed).
+        return (0..<records).map { index in
+            let end = answer.count - (records - 1 - index) * 16
+            return answer[(end - 4)..<end].map(String.init).joined(separator: ".")
+        }
     }
 
     static func links() -> String { run("/usr/sbin/ip", ["-o", "link", "show"]).stdout }
@@ -123,9 +162,59 @@ import Testing
         let gateway = daemon.pier(["network", "inspect", "--format", "{{(index .IPAM.Config 0).Gateway}}", "bridge"])
             .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let hostPort = lines.first?.split(separator: ":").last.map(String.init) ?? ""
-        let viaGateway = daemon.pier(["run", "--rm", "busybox", "timeout", "10", "wget", "-qO-", "http://\(gateway):\(hostPort)/"])
+        let viaGateway = daemon.pier(["run", "--rm", "busybox"] + NetworkTests.fetch("http://\(gateway):\(hostPort)/", seconds: 10))
         #expect(viaGateway.stdout == "published\n", "\(viaGateway)")
         #expect(daemon.pier(["rm", "-f", "exposed"]).status == 0)
+    }
+
+    @Test func publishedPortSurvivesDaemonKill() throws {
+        try requirePeer("curl")
+        let daemon = try TestDaemon()
+        defer { NetworkTests.stopAndExpectClean(daemon) }
+        try daemon.bootstrapBusybox()
+        let port = NetworkTests.freePort()
+        #expect(daemon.pier(["run", "-d", "--name", "web", "-p", "127.0.0.1:\(port):80", "-e", "MESSAGE=still here", "busybox"]
+                            + NetworkTests.webServer).status == 0)
+        #expect(NetworkTests.curl("http://127.0.0.1:\(port)/").stdout == "still here\n")
+        let address = daemon.pier(["inspect", "--format", "{{.NetworkSettings.IPAddress}}", "web"]).stdout
+        daemon.kill()
+        // The kernel's rules outlive pierd: the server still answers.
+        #expect(NetworkTests.curl("http://127.0.0.1:\(port)/").stdout == "still here\n")
+        let restarted = try daemon.restart()
+        defer { NetworkTests.stopAndExpectClean(restarted) }
+        #expect(NetworkTests.curl("http://127.0.0.1:\(port)/").stdout == "still here\n")
+        #expect(restarted.pier(["port", "web"]).stdout == "80/tcp -> 127.0.0.1:\(port)\n")
+        // Its address is still its own: the next container gets another one.
+        #expect(restarted.pier(["inspect", "--format", "{{.NetworkSettings.IPAddress}}", "web"]).stdout == address)
+        let next = restarted.pier(["run", "--rm", "busybox", "sh", "-c", "ip -o -4 addr show eth0"])
+        #expect(next.status == 0 && !next.stdout.contains("inet \(address.trimmingCharacters(in: .newlines))/"), "\(next)")
+        let again = restarted.pier(["run", "--rm", "-p", "127.0.0.1:\(port):80", "busybox", "true"])
+        #expect(again.status == 125 && again.stderr.contains("port is already allocated"), "\(again)")
+        #expect(restarted.pier(["rm", "-f", "web"]).status == 0)
+    }
+
+    @Test func addressesAndResolverFiles() throws {
+        let daemon = try TestDaemon()
+        var devices: [String] = []
+        defer { NetworkTests.stopAndExpectClean(daemon, devices: devices) }
+        try daemon.bootstrapBusybox()
+        #expect(daemon.pier(["network", "create", "--subnet", "10.232.0.0/24", "--gateway", "10.232.0.254", "fixed"]).status == 0)
+        devices.append("pbr-" + String(daemon.pier(["network", "inspect", "--format", "{{.Id}}", "fixed"]).stdout.prefix(11)))
+        let fixed = daemon.pier(["run", "--rm", "--network", "fixed", "--ip", "10.232.0.50", "--add-host", "gw:host-gateway",
+                                 "--hostname", "box", "busybox", "sh", "-c", "ip -o -4 addr show eth0; ip route; cat /etc/hosts /etc/resolv.conf"])
+        #expect(fixed.status == 0, "\(fixed)")
+        #expect(fixed.stdout.contains("inet 10.232.0.50/24"), "\(fixed)")
+        #expect(fixed.stdout.contains("default via 10.232.0.254"), "\(fixed)")
+        #expect(fixed.stdout.contains("10.232.0.254\tgw\n"), "\(fixed)")
+        #expect(fixed.stdout.contains("10.232.0.50\tbox\n"), "\(fixed)")
+        #expect(fixed.stdout.contains("nameserver 10.232.0.254\n"), "\(fixed)")
+        let onBridge = daemon.pier(["run", "--rm", "--ip", "172.30.0.9", "busybox", "true"])
+        #expect(onBridge.status == 125 && onBridge.stderr.contains("user defined networks"), "\(onBridge)")
+        let outside = daemon.pier(["run", "--rm", "--network", "fixed", "--ip", "10.9.9.9", "busybox", "true"])
+        #expect(outside.status == 125, "\(outside)")
+        let dns = daemon.pier(["run", "--rm", "--dns", "192.0.2.53", "--dns-search", "example.test", "busybox", "cat", "/etc/resolv.conf"])
+        #expect(dns.stdout == "nameserver 192.0.2.53\nsearch example.test\n", "\(dns)")
+        #expect(daemon.pier(["network", "rm", "fixed"]).status == 0)
     }
 
     @Test func networkNoneHasOnlyLoopback() throws {
@@ -157,24 +246,29 @@ import Testing
         let ls = daemon.pier(["network", "ls", "--format", "{{.Name}} {{.Driver}}"])
         #expect(ls.stdout == "back bridge\nbridge bridge\nfront bridge\nhost host\nnone null\n", "\(ls)")
         #expect(daemon.pier(["network", "ls", "-q", "--filter", "label=tier=front"]).stdout.split(separator: "\n").count == 1)
+        #expect(daemon.pier(["inspect", "--format", "{{.Driver}} {{.Internal}}", "back"]).stdout == "bridge true\n")
 
         let db = daemon.pier(["run", "-d", "--name", "db", "--network", "front", "--network-alias", "database",
                               "-e", "MESSAGE=from db", "busybox"] + NetworkTests.webServer)
         #expect(db.status == 0, "\(db)")
         for name in ["db", "database"] {
-            let fetched = daemon.pier(["run", "--rm", "--network", "front", "busybox", "timeout", "10", "wget", "-qO-", "http://\(name)/"])
+            let fetched = daemon.pier(["run", "--rm", "--network", "front", "busybox"] + NetworkTests.fetch("http://\(name)/", seconds: 10))
             #expect(fetched.stdout == "from db\n", "\(name): \(fetched)\n\(daemon.log())")
         }
         let address = daemon.pier(["inspect", "--format", "{{.NetworkSettings.Networks.front.IPAddress}}", "db"])
             .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(!address.isEmpty)
+        // The same names over TCP, as a resolver retries after a truncated answer.
+        let frontGateway = daemon.pier(["network", "inspect", "--format", "{{(index .IPAM.Config 0).Gateway}}", "front"])
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(NetworkTests.tcpLookup("database", server: frontGateway) == [address])
         // Another network: neither the name nor the address is reachable.
-        let byName = daemon.pier(["run", "--rm", "--network", "back", "busybox", "timeout", "3", "wget", "-qO-", "http://db/"])
+        let byName = daemon.pier(["run", "--rm", "--network", "back", "busybox"] + NetworkTests.fetch("http://db/", seconds: 3))
         #expect(byName.status != 0, "\(byName)")
-        let byAddress = daemon.pier(["run", "--rm", "--network", "back", "busybox", "timeout", "3", "wget", "-qO-", "http://\(address)/"])
+        let byAddress = daemon.pier(["run", "--rm", "--network", "back", "busybox"] + NetworkTests.fetch("http://\(address)/", seconds: 3))
         #expect(byAddress.status != 0, "\(byAddress)")
         // The default bridge cannot reach it either.
-        let fromBridge = daemon.pier(["run", "--rm", "busybox", "timeout", "3", "wget", "-qO-", "http://\(address)/"])
+        let fromBridge = daemon.pier(["run", "--rm", "busybox"] + NetworkTests.fetch("http://\(address)/", seconds: 3))
         #expect(fromBridge.status != 0, "\(fromBridge)")
 
         // connect: the container on `back` joins `front` with an alias and reaches db.
@@ -221,7 +315,7 @@ import Testing
         let db = daemon.docker(["run", "-d", "--network", "n", "--name", "db", "-e", "MESSAGE=docker db", "busybox"]
                                + NetworkTests.webServer)
         #expect(db.status == 0, "\(db)")
-        let fetched = daemon.docker(["run", "--rm", "--network", "n", "busybox", "timeout", "10", "wget", "-qO-", "http://db"])
+        let fetched = daemon.docker(["run", "--rm", "--network", "n", "busybox"] + NetworkTests.fetch("http://db", seconds: 10))
         #expect(fetched.stdout == "docker db\n", "\(fetched)")
         let port = NetworkTests.freePort()
         #expect(daemon.docker(["run", "-d", "--name", "pub", "-p", "127.0.0.1:\(port):80", "-e", "MESSAGE=x", "busybox"]

@@ -36,6 +36,9 @@ import Testing
             #expect(daemon.pier(["rm", "holder"]).status == 0)
             #expect(daemon.pier(["system", "prune", "-f"]).status == 0)
             #expect(daemon.pier(["run", "--rm", "-v", "models:/models", "busybox", "cat", "/models/w.bin"]).stdout == "weights\n")
+            let df = daemon.pier(["system", "df", "-v"])
+            #expect(df.stdout.contains("Local Volumes space usage:"), "\(df)")
+            #expect(df.stdout.split(separator: "\n").contains { $0.hasPrefix("models ") && $0.hasSuffix("8B") }, "\(df)")
             // Unknown and bad names.
             let unknown = daemon.pier(["volume", "inspect", "nosuchvolume"])
             #expect(unknown.status == 1 && unknown.stderr.contains("no such volume"), "\(unknown)")

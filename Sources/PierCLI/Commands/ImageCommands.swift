@@ -228,14 +228,20 @@ struct Inspect: ParsableCommand {
     @Argument(help: "NAME|ID") var names: [String]
 
     func run() throws {
-        if let type, type != "image", type != "container" {
+        if let type, !["image", "container", "network", "volume"].contains(type) {
             throw CLIError("\"\(type)\" is not a valid value for --type", exitCode: 1)
         }
         let client = try call { try daemon.client() }
-        // Like docker: a name that is a container is a container, else an image.
-        if type == "container" || (type == nil && names.allSatisfy { name in
-            (try? client.send("GET", "/containers/\(name)/json").status) == 200 }) {
+        func all(_ prefix: String, _ suffix: String = "") -> Bool {
+            names.allSatisfy { (try? client.send("GET", "\(prefix)/\($0)\(suffix)").status) == 200 }
+        }
+        // Like docker: a name that is a container is a container, else an image, else a network or a volume.
+        if type == "container" || (type == nil && all("/containers", "/json")) {
             try ContainerInspectCommand.inspect(client, names: names, format: format)
+        } else if type == "network" || (type == nil && !all("/images", "/json") && all("/networks")) {
+            try InspectDocuments.print(client, paths: names.map { "/networks/\($0)" }, format: format)
+        } else if type == "volume" || (type == nil && !all("/images", "/json") && all("/volumes")) {
+            try InspectDocuments.print(client, paths: names.map { "/volumes/\($0)" }, format: format)
         } else {
             try ImageInspect.inspect(client, names: names, format: format)
         }

@@ -124,6 +124,10 @@ struct SystemDF: ParsableCommand {
         let inUse = usage.Images.filter { $0.Containers > 0 }
         let reclaimable = total - inUse.reduce(Int64(0)) { $0 + $1.Size }
         let percent = total > 0 ? " (\(Int((Double(reclaimable) / Double(total) * 100).rounded()))%)" : ""
+        let volumeSize = usage.Volumes.reduce(Int64(0)) { $0 + ($1.UsageData?.Size ?? 0) }
+        let volumeReclaimable = usage.Volumes.filter { ($0.UsageData?.RefCount ?? 0) == 0 }
+            .reduce(Int64(0)) { $0 + ($1.UsageData?.Size ?? 0) }
+        let volumePercent = volumeSize > 0 ? " (\(Int((Double(volumeReclaimable) / Double(volumeSize) * 100).rounded()))%)" : ""
         let rows: [JSONValue] = [
             .object([("Type", .string("Images")), ("TotalCount", .string(String(usage.Images.count))),
                      ("Active", .string(String(inUse.count))), ("Size", .string(Units.humanSize(usage.LayersSize))),
@@ -131,7 +135,9 @@ struct SystemDF: ParsableCommand {
             .object([("Type", .string("Containers")), ("TotalCount", .string(String(usage.Containers.count))),
                      ("Active", .string("0")), ("Size", .string("0B")), ("Reclaimable", .string("0B"))]),
             .object([("Type", .string("Local Volumes")), ("TotalCount", .string(String(usage.Volumes.count))),
-                     ("Active", .string("0")), ("Size", .string("0B")), ("Reclaimable", .string("0B"))]),
+                     ("Active", .string(String(usage.Volumes.filter { ($0.UsageData?.RefCount ?? 0) > 0 }.count))),
+                     ("Size", .string(Units.humanSize(volumeSize))),
+                     ("Reclaimable", .string(Units.humanSize(volumeReclaimable) + volumePercent))]),
             .object([("Type", .string("Build Cache")), ("TotalCount", .string(String(usage.BuildCache.count))),
                      ("Active", .string("0")), ("Size", .string("0B")), ("Reclaimable", .string("0B"))]),
         ]
@@ -148,6 +154,13 @@ struct SystemDF: ParsableCommand {
                 }
             }
             print(table.render())
+            print("Local Volumes space usage:\n")
+            var volumes = TableWriter()
+            volumes.addRow(["VOLUME NAME", "LINKS", "SIZE"])
+            for volume in usage.Volumes {
+                volumes.addRow([volume.Name, String(volume.UsageData?.RefCount ?? 0), Units.humanSize(volume.UsageData?.Size ?? 0)])
+            }
+            print(volumes.render())
             return
         }
         try Listing.print(rows: rows, format: format,
@@ -161,6 +174,7 @@ struct SystemPrune: ParsableCommand {
     @OptionGroup var daemon: DaemonOptions
     @Flag(name: .shortAndLong, help: "Remove all unused images not just dangling ones") var all = false
     @Flag(name: .shortAndLong, help: "Do not prompt for confirmation") var force = false
+    @Flag(help: "Prune anonymous volumes") var volumes = false
 
     func run() throws {
         if !force {
@@ -168,11 +182,28 @@ struct SystemPrune: ParsableCommand {
             WARNING! This will remove:
               - all stopped containers
               - all networks not used by at least one container
+            \(volumes ? "  - all anonymous volumes not used by at least one container\n" : "")\
               - \(all ? "all images without at least one container associated to them" : "all dangling images")
               - all build cache
             """
             guard Prompt.confirm(warning) else { return }
         }
-        try ImagePrune.prune(try call { try daemon.client() }, all: all, filters: [:])
+        let client = try call { try daemon.client() }
+        let networks = try call { try client.json(NetworkPruneResponse.self, "POST", "/networks/prune") }
+        if !networks.NetworksDeleted.isEmpty {
+            print("Deleted Networks:")
+            for name in networks.NetworksDeleted { print(name) }
+            print("")
+        }
+        if volumes {
+            let filters = FilterFlags.encode(["label": ["com.docker.volume.anonymous"]])
+            let report = try call { try client.json(VolumePruneResponse.self, "POST", "/volumes/prune", query: [("filters", filters)]) }
+            if !report.VolumesDeleted.isEmpty {
+                print("Deleted Volumes:")
+                for name in report.VolumesDeleted { print(name) }
+                print("")
+            }
+        }
+        try ImagePrune.prune(client, all: all, filters: [:])
     }
 }

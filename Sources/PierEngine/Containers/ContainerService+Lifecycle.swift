@@ -32,8 +32,10 @@ extension ContainerService {
         let shim: ShimProcess
         var phases = StartPhases()
         let networking: ContainerNetworking?
+        let allocationStart = ContinuousClock.now
         do {
             networking = try allocateNetworking(record)
+            logger.debug("network allocated", metadata: ["id": "\(record.shortID)", "took": "\(ContinuousClock.now - allocationStart)"])
         } catch {
             if record.hostConfig.AutoRemove == true { store.remove(record.id) }
             throw error
@@ -70,6 +72,8 @@ extension ContainerService {
                 let pid = try control.waitForReady()
                 phases.mark("ready")
                 if networking != nil {
+                    let plumbStart = ContinuousClock.now
+                    defer { logger.debug("network plumbed", metadata: ["id": "\(record.shortID)", "took": "\(ContinuousClock.now - plumbStart)"]) }
                     do { try networks.plumb(containerID: record.id, pid: pid) } catch {
                         try? control.send(.kill(signal: SIGKILL))
                         throw error

@@ -225,7 +225,8 @@ extension NetworkService {
                 throw EngineError(.forbidden, "endpoint with name \(name) already exists in network \(network.name)")
             }
             do {
-                try bringUp(network)
+                var network = network
+                if network.builtin { network = try readyDefaultBridge() } else { try bringUp(network) }
                 let address = try freeAddress(network, requested: settings?.IPAMConfig?.IPv4Address)
                 let used = Set(networking.endpoints.values.map(\.interface))
                 var index = 0

@@ -7,7 +7,7 @@ import PierOCI
 /// Networks as Docker users see them (`network create/ls/inspect/rm/prune/connect/disconnect`) and
 /// the addresses, veth pairs, NAT rules, published ports and DNS of running containers.
 ///
-/// State lives in `<root>/network/state.json` (temp file + fsync + rename after every change), so
+/// State lives in `<root>/network/state.json` (temp file + rename after every change), so
 /// addresses and ports survive a pierd restart. Changes run host tools (`ip`, `nft`), which block:
 /// callers are on NIO's thread pool, and one lock serialises changes so the rules rendered from the
 /// state always match it.
@@ -25,6 +25,9 @@ public final class NetworkService: @unchecked Sendable {
     var servers: [String: EmbeddedDNS] = [:]
     /// The bridges the applied nftables table covers.
     var filteredDevices: Set<String> = []
+    /// Bridges this daemon has checked (address, up) since it started: a container start on one
+    /// of them runs no `ip` for the bridge.
+    var readyDevices: Set<String> = []
 
     /// `bridge` names the default bridge's device (pierd `--bridge`), `subnet` its subnet (`--bip`);
     /// without one, the first free subnet of Docker's pools is chosen at first use.
@@ -91,10 +94,11 @@ public final class NetworkService: @unchecked Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let data = try encoder.encode(state)
+        // Temp file + rename, without fsync: the state must survive a crash of pierd (rename is
+        // atomic), while after a crash of the machine no container is running and every address
+        // is free again anyway. This write is on the path of every `run`.
         let temp = file + ".tmp"
         try data.write(to: URL(fileURLWithPath: temp))
-        let fd = open(temp, O_RDONLY | O_CLOEXEC)
-        if fd >= 0 { fsync(fd); close(fd) }
         guard rename(temp, file) == 0 else {
             throw EngineError(.internalError, "cannot save \(file): \(String(cString: strerror(errno)))")
         }
@@ -206,6 +210,7 @@ public final class NetworkService: @unchecked Sendable {
                     state.networks.append(record)
                     try applyFilter()
                 } catch {
+                    readyDevices.remove(record.device)
                     HostLinks.delete(record.device)
                     state.networks.removeAll { $0.id == id }
                     throw NetworkService.engineError(error)
@@ -231,6 +236,7 @@ public final class NetworkService: @unchecked Sendable {
             }
             servers.removeValue(forKey: record.id)?.stop()
             state.networks.removeAll { $0.id == record.id }
+            readyDevices.remove(record.device)
             HostLinks.delete(record.device)
             do { try applyFilter() } catch { logger.warning("cannot update rules", metadata: ["error": "\(error)"]) }
             try saveOrThrow()
@@ -326,15 +332,23 @@ public final class NetworkService: @unchecked Sendable {
     /// The bridge device with its address, and the DNS server of a user-defined network.
     func bringUp(_ record: NetworkRecord) throws {
         guard record.isBridge, let subnet = record.subnet, let gateway = record.gateway else { return }
-        try HostLinks.ensureBridge(record.device, gateway: gateway, subnet: subnet)
+        if !readyDevices.contains(record.device) || !HostLinks.exists(record.device) {
+            try HostLinks.ensureBridge(record.device, gateway: gateway, subnet: subnet)
+            readyDevices.insert(record.device)
+        }
         if !filteredDevices.contains(record.device), state.networks.contains(where: { $0.id == record.id }) { try applyFilter() }
         if !record.builtin, servers[record.id] == nil {
             let networkID = record.id
-            let server = try EmbeddedDNS(address: gateway, upstreams: EmbeddedDNS.hostResolvers(), logger: logger) { [weak self] name, client in
-                self?.lookup(name, network: networkID, client: client)
+            do {
+                let server = try EmbeddedDNS(address: gateway, upstreams: EmbeddedDNS.hostResolvers(), logger: logger) { [weak self] name, client in
+                    self?.lookup(name, network: networkID, client: client)
+                }
+                server.start()
+                servers[record.id] = server
+            } catch {
+                // Containers still get addresses and routes; only names between them are missing.
+                logger.warning("no DNS for network \(record.name): \(error)")
             }
-            server.start()
-            servers[record.id] = server
         }
     }
 
@@ -342,6 +356,11 @@ public final class NetworkService: @unchecked Sendable {
     func readyDefaultBridge() throws -> NetworkRecord {
         guard let index = state.networks.firstIndex(where: { $0.name == "bridge" && $0.builtin }) else {
             throw EngineError(.internalError, "the default bridge network is missing from \(file)")
+        }
+        // The common case: the bridge is up and checked; no lock, no `ip`.
+        if readyDevices.contains(state.networks[index].device), state.networks[index].subnet != nil,
+           HostLinks.exists(state.networks[index].device) {
+            return state.networks[index]
         }
         try SubnetLock.held { () throws(EngineError) in
             var record = state.networks[index]
@@ -443,6 +462,7 @@ public final class NetworkService: @unchecked Sendable {
             guard state.containers.isEmpty else { return }
             filter.remove()
             filteredDevices = []
+            readyDevices = []
             for record in state.networks where record.isBridge { HostLinks.delete(record.device) }
         }
     }

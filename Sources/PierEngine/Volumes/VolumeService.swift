@@ -151,6 +151,16 @@ public final class VolumeService: @unchecked Sendable {
         return VolumeListResponse(Volumes: result)
     }
 
+    /// `system df`: each volume with its size and how many containers mount it.
+    public func usage() -> [Volume] {
+        locked { Array(records.values) }.sorted { $0.name < $1.name }.map { record in
+            var volume = volume(record)
+            volume.UsageData = Volume.UsageData(Size: VolumeService.size(of: dataPath(record.name)),
+                                                RefCount: Int64(users(record.name).count))
+            return volume
+        }
+    }
+
     public func remove(_ name: String, force: Bool) throws(EngineError) {
         guard find(name) != nil else {
             if force { return }

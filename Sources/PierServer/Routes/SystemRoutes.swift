@@ -28,7 +28,11 @@ extension Router {
             try await writer.json(try await Blocking.run { engine.system.info() })
         }
         add(.GET, "/system/df") { _, _, writer in
-            try await writer.json(try await Blocking.run { try engine.system.diskUsage() })
+            try await writer.json(try await Blocking.run {
+                var usage = try engine.system.diskUsage()
+                usage.Volumes = engine.volumes.usage()
+                return usage
+            })
         }
         add(.GET, "/events") { request, _, writer in
             let filters = try request.query.filters()
