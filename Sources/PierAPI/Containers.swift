@@ -344,6 +344,22 @@ public struct EndpointSettings: Codable, Sendable {
     }
 }
 
+extension EndpointSettings {
+    /// What a client asks for when it attaches a container to a network: aliases and an address,
+    /// nothing of what the daemon fills in.
+    public static func request(aliases: [String], ipv4Address: String?) -> EndpointSettings {
+        var endpoint = EndpointSettings()
+        endpoint.NetworkID = nil
+        endpoint.EndpointID = nil
+        endpoint.Gateway = nil
+        endpoint.IPAddress = nil
+        endpoint.MacAddress = nil
+        endpoint.Aliases = aliases.isEmpty ? nil : aliases
+        if let ipv4Address { endpoint.IPAMConfig = EndpointIPAMConfig(IPv4Address: ipv4Address) }
+        return endpoint
+    }
+}
+
 /// One row of `GET /containers/json`.
 public struct ContainerSummary: Codable, Sendable {
     public var Id: String

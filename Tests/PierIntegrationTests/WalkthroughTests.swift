@@ -16,10 +16,9 @@ import Testing
         return directory + "/" + name
     }
 
-    /// A TCP port nobody listens on now.
-    func freePort() -> Int {
+    /// A TCP socket bound to a free loopback port (listening when asked), and that port.
+    func loopbackSocket(listening: Bool) -> (fd: Int32, port: Int) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -27,10 +26,18 @@ import Testing
         _ = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
                 bind(fd, pointer, length)
+                if listening { listen(fd, 1) }
                 return getsockname(fd, pointer, &length)
             }
         }
-        return Int(UInt16(bigEndian: address.sin_port))
+        return (fd, Int(UInt16(bigEndian: address.sin_port)))
+    }
+
+    /// A TCP port nobody listens on now.
+    func freePort() -> Int {
+        let (fd, port) = loopbackSocket(listening: false)
+        close(fd)
+        return port
     }
 
     /// curl: the status code, then the body.
@@ -197,20 +204,8 @@ import Testing
             // The port is taken: name it.
             try original.write(toFile: requirements, atomically: true, encoding: .utf8)
             #expect(daemon.pier(["build", "-q", "-t", "iris", context]).status == 0)
-            let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let (holder, port) = loopbackSocket(listening: true)
             defer { close(holder) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            _ = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                    bind(holder, pointer, length)
-                    listen(holder, 1)
-                    return getsockname(holder, pointer, &length)
-                }
-            }
-            let port = Int(UInt16(bigEndian: address.sin_port))
             let taken = daemon.pier(["run", "-d", "-p", "127.0.0.1:\(port):5000", "iris"])
             #expect(taken.status == 125)
             #expect(taken.stderr.contains("\(port)"), "\(taken)")

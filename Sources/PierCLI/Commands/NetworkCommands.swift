@@ -152,14 +152,7 @@ struct NetworkConnect: ParsableCommand {
     @Argument(help: "CONTAINER") var container: String
 
     func run() throws {
-        var endpoint = EndpointSettings()
-        endpoint.NetworkID = nil
-        endpoint.EndpointID = nil
-        endpoint.Gateway = nil
-        endpoint.IPAddress = nil
-        endpoint.MacAddress = nil
-        endpoint.Aliases = alias.isEmpty ? nil : alias
-        if let ip { endpoint.IPAMConfig = EndpointIPAMConfig(IPv4Address: ip) }
+        let endpoint = EndpointSettings.request(aliases: alias, ipv4Address: ip)
         let request = NetworkConnectRequest(Container: container, EndpointConfig: endpoint)
         try call { try daemon.client().call("POST", "/networks/\(network)/connect", body: EngineClient.jsonBody(request)) }
     }

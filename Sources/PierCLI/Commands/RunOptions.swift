@@ -167,14 +167,7 @@ struct ContainerOptions: ParsableArguments {
                                             : "network-scoped alias is supported only for containers in user defined networks")
                                + " (use --network NAME).\nSee 'pier run --help'.", exitCode: 125)
             }
-            var endpoint = EndpointSettings()
-            endpoint.NetworkID = nil
-            endpoint.EndpointID = nil
-            endpoint.Gateway = nil
-            endpoint.IPAddress = nil
-            endpoint.MacAddress = nil
-            endpoint.Aliases = networkAlias.isEmpty ? nil : networkAlias
-            if let ip { endpoint.IPAMConfig = EndpointIPAMConfig(IPv4Address: ip) }
+            let endpoint = EndpointSettings.request(aliases: networkAlias, ipv4Address: ip)
             request.NetworkingConfig = NetworkingConfig(EndpointsConfig: [name: endpoint])
         }
         host.DnsSearch = dnsSearch.isEmpty ? nil : dnsSearch

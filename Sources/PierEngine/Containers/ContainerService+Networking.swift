@@ -54,15 +54,7 @@ extension ContainerService {
         let directory = store.directory(record.id)
         let host = record.hostConfig
         let hostname = record.config.Hostname ?? record.shortID
-        var hosts = """
-        127.0.0.1\tlocalhost
-        ::1\tlocalhost ip6-localhost ip6-loopback
-        fe00::0\tip6-localnet
-        ff00::0\tip6-mcastprefix
-        ff02::1\tip6-allnodes
-        ff02::2\tip6-allrouters
-
-        """
+        var hosts = ContainerFiles.hostsHeader
         for entry in host.ExtraHosts ?? [] {
             let parts = entry.split(separator: ":", maxSplits: 1)
             if parts.count == 2 { hosts += "\(parts[1] == "host-gateway" ? hostGateway(networking) : String(parts[1]))\t\(parts[0])\n" }

@@ -239,10 +239,8 @@ enum ContainerNames {
 
 /// `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf` of a container (bind-mounted by the runtime).
 enum ContainerFiles {
-    static func write(directory: String, hostname: String, domainname: String?, extraHosts: [String],
-                      dns: [String], dnsSearch: [String]) throws {
-        try (hostname + "\n").write(toFile: directory + "/hostname", atomically: true, encoding: .utf8)
-        var hosts = """
+    /// The lines every container's /etc/hosts starts with, as Docker writes them.
+    static let hostsHeader = """
         127.0.0.1\tlocalhost
         ::1\tlocalhost ip6-localhost ip6-loopback
         fe00::0\tip6-localnet
@@ -251,6 +249,11 @@ enum ContainerFiles {
         ff02::2\tip6-allrouters
 
         """
+
+    static func write(directory: String, hostname: String, domainname: String?, extraHosts: [String],
+                      dns: [String], dnsSearch: [String]) throws {
+        try (hostname + "\n").write(toFile: directory + "/hostname", atomically: true, encoding: .utf8)
+        var hosts = ContainerFiles.hostsHeader
         for entry in extraHosts {
             let parts = entry.split(separator: ":", maxSplits: 1)
             if parts.count == 2 { hosts += "\(parts[1])\t\(parts[0])\n" }
