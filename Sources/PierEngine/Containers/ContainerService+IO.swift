@@ -76,7 +76,9 @@ extension ContainerService {
     // MARK: list and inspect
 
     public func list(all: Bool, limit: Int?, filters: [String: [String]]) throws(EngineError) -> [ContainerSummary] {
-        var records = store.all().sorted { $0.created > $1.created }
+        // Newest first. Records are large values: sort their positions, then gather them once.
+        let stored = store.all()
+        var records = stored.indices.sorted { stored[$0].created > stored[$1].created }.map { stored[$0] }
         if !all && limit == nil { records = records.filter { $0.state.status == .running || $0.state.status == .paused || $0.state.status == .restarting } }
         for (key, values) in filters {
             switch key {
