@@ -3,7 +3,7 @@ import Foundation
 /// Small POSIX helpers the stores share: durable atomic replacement and directory creation.
 /// Writes that matter go to a temp file in the same directory, are fsynced, renamed over the
 /// target, and the directory is fsynced, so a power cut leaves either the old or the new file.
-enum FileSystem {
+public enum FileSystem {
     static func makeDirectory(_ path: String) throws(StoreError) {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -17,7 +17,7 @@ enum FileSystem {
         return lstat(path, &info) == 0
     }
 
-    static func writeAtomically(_ bytes: [UInt8], to path: String) throws(StoreError) {
+    public static func writeAtomically(_ bytes: [UInt8], to path: String) throws(StoreError) {
         let temp = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw StoreError(.io, "cannot write \(temp): \(errnoText())") }

@@ -39,7 +39,7 @@ extension BuildSession {
         }
         let environment = (config.Env ?? []) + arguments.map { "\($0.key)=\($0.value)" }
         // Mounts: a bind's content is part of the step's key (the command reads it); a cache's is not.
-        var prepared = try prepareMounts(mounts, line: line)
+        let prepared = try prepareMounts(mounts, line: line)
         defer { prepared.release() }
         if !prepared.keys.isEmpty { createdBy = prepared.keys.joined(separator: " ") + " " + createdBy }
         let requests = prepared.requests

@@ -29,13 +29,13 @@ extension ContainerService {
                 // A trailing slash follows a final symlink (inside the root), as the docker CLI expects.
                 let directory = try ContainerPath.open(root: root, path: path, directory: true)
                 defer { close(directory) }
-                var stat = try ContainerPath.stat(parent: directory, name: "", path: path)
+                var stat = try ContainerPath.stat(parent: directory, name: "", path: path, container: root.container)
                 stat.name = String(path.split(separator: "/").last ?? "/")
                 return stat
             }
             let (parent, last) = try ContainerPath.openParent(root: root, path: path)
             defer { close(parent) }
-            return try ContainerPath.stat(parent: parent, name: last, path: path)
+            return try ContainerPath.stat(parent: parent, name: last, path: path, container: root.container)
         }
     }
 
@@ -47,7 +47,7 @@ extension ContainerService {
         try withContainerRoot(record) { root throws(EngineError) in
             let (parent, last) = try ContainerPath.openParent(root: root, path: path)
             defer { close(parent) }
-            let stat = try ContainerPath.stat(parent: parent, name: last, path: path)
+            let stat = try ContainerPath.stat(parent: parent, name: last, path: path, container: root.container)
             do {
                 try head(stat)
                 // `dir/.` archives the contents of dir as `./...`.
@@ -81,17 +81,9 @@ extension ContainerService {
 
     /// Runs `body` with a host path that is the container's root: the running container's own
     /// view, or its overlay mounted for the occasion (and unmounted after).
-    func withContainerRoot<T>(_ record: ContainerRecord, _ body: (String) throws(EngineError) -> T) throws(EngineError) -> T {
-        do {
-            return try withContainerRootUnnamed(record, body)
-        } catch where error.code == .notFound && error.message.hasSuffix(" in container") {
-            throw EngineError(.notFound, error.message + " " + record.name)
-        }
-    }
-
-    private func withContainerRootUnnamed<T>(_ record: ContainerRecord, _ body: (String) throws(EngineError) -> T) throws(EngineError) -> T {
+    func withContainerRoot<T>(_ record: ContainerRecord, _ body: (ContainerRoot) throws(EngineError) -> T) throws(EngineError) -> T {
         if (record.state.status == .running || record.state.status == .paused), record.state.pid > 0 {
-            return try body("/proc/\(record.state.pid)/root")
+            return try body(ContainerRoot(path: "/proc/\(record.state.pid)/root", container: record.name))
         }
         let directory = store.directory(record.id)
         let mountPoint = directory + "/cp-root"
@@ -112,8 +104,14 @@ extension ContainerService {
             umount2(mountPoint, Int32(MNT_DETACH))
             rmdir(mountPoint)
         }
-        return try body(mountPoint)
+        return try body(ContainerRoot(path: mountPoint, container: record.name))
     }
+}
+
+/// A host path that is a container's root, and the container's name for messages.
+struct ContainerRoot {
+    let path: String
+    let container: String
 }
 
 /// Path resolution inside a container root, with the kernel's `openat2(RESOLVE_IN_ROOT)`.
@@ -136,8 +134,8 @@ enum ContainerPath {
     static let syscall4: Syscall? = dlsym(nil, "syscall").map { unsafeBitCast($0, to: Syscall.self) }
 
     /// Opens `path` (relative to the root, `..` and symlinks kept inside it) with `flags`.
-    static func open(root: String, path: String, directory: Bool) throws(EngineError) -> Int32 {
-        let rootFD = Glibc.open(root, ContainerPath.oPath | O_DIRECTORY | O_CLOEXEC)
+    static func open(root: ContainerRoot, path: String, directory: Bool) throws(EngineError) -> Int32 {
+        let rootFD = Glibc.open(root.path, ContainerPath.oPath | O_DIRECTORY | O_CLOEXEC)
         guard rootFD >= 0 else {
             throw EngineError(.internalError, "cannot open the container's root: \(String(cString: strerror(errno)))")
         }
@@ -154,7 +152,7 @@ enum ContainerPath {
         guard fd >= 0 else {
             let code = errno
             switch code {
-            case ENOENT: throw EngineError(.notFound, "Could not find the file \(path) in container")
+            case ENOENT: throw EngineError(.notFound, "Could not find the file \(path) in container \(root.container)")
             case ENOTDIR: throw EngineError(.invalidArgument, "extraction point is not a directory: \(path)")
             default: throw EngineError(.internalError, "cannot open \(path) in the container: \(String(cString: strerror(code)))")
             }
@@ -163,7 +161,7 @@ enum ContainerPath {
     }
 
     /// The directory holding `path` (opened, resolved in the root) and the last component.
-    static func openParent(root: String, path: String) throws(EngineError) -> (Int32, String) {
+    static func openParent(root: ContainerRoot, path: String) throws(EngineError) -> (Int32, String) {
         var trimmed = path
         while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
         if trimmed.hasSuffix("/.") { trimmed.removeLast(2) }
@@ -180,11 +178,11 @@ enum ContainerPath {
         return (try open(root: root, path: parent.isEmpty ? "/" : parent, directory: true), last)
     }
 
-    static func stat(parent: Int32, name: String, path: String) throws(EngineError) -> ContainerService.PathStat {
+    static func stat(parent: Int32, name: String, path: String, container: String) throws(EngineError) -> ContainerService.PathStat {
         var st = Glibc.stat()
         let result = name.isEmpty ? fstatat(parent, "", &st, atEmptyPath) : fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW)
         guard result == 0 else {
-            if errno == ENOENT { throw EngineError(.notFound, "Could not find the file \(path) in container") }
+            if errno == ENOENT { throw EngineError(.notFound, "Could not find the file \(path) in container \(container)") }
             throw EngineError(.internalError, "cannot stat \(path): \(String(cString: strerror(errno)))")
         }
         var link = ""

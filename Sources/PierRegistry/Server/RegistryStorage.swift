@@ -259,28 +259,17 @@ enum Files {
         return [UInt8](data)
     }
 
+    /// The store's durable replacement (temp file, fsync, rename, directory fsync).
     static func writeAtomically(_ bytes: [UInt8], to path: String) throws(RegistryError) {
-        let directory = (path as NSString).deletingLastPathComponent
-        try makeDirectory(directory)
-        let temp = "\(directory)/.tmp-\(UUID().uuidString)"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw RegistryError(.storage, "cannot write \(temp): \(errnoText())") }
-        var written = 0
-        let ok: Bool = bytes.withUnsafeBytes { buffer in
-            while written < buffer.count {
-                let n = write(fd, buffer.baseAddress! + written, buffer.count - written)
-                if n < 0 { if errno == EINTR { continue }; return false }
-                written += n
-            }
-            return fsync(fd) == 0
-        }
-        close(fd)
-        guard ok, rename(temp, path) == 0 else {
-            let text = errnoText()
-            unlink(temp)
-            throw RegistryError(.storage, "cannot write \(path): \(text)")
+        try makeDirectory((path as NSString).deletingLastPathComponent)
+        do {
+            try FileSystem.writeAtomically(bytes, to: path)
+        } catch {
+            throw RegistryError(.storage, error.description)
         }
     }
+
+    static func errnoText() -> String { String(cString: strerror(errno)) }
 
     static func list(_ path: String) -> [String] {
         (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
@@ -301,5 +290,4 @@ enum Files {
         return Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
     }
 
-    static func errnoText() -> String { String(cString: strerror(errno)) }
 }
