@@ -25,6 +25,9 @@ let package = Package(
         // libarchive, from Debian's libarchive-dev.
         .systemLibrary(name: "CArchive", path: "Sources/CArchive", pkgConfig: "libarchive",
                        providers: [.apt(["libarchive-dev"])]),
+        // libdeflate, from Debian's libdeflate-dev: whole-buffer gzip, ~3× zlib's speed at level 1 (pushes).
+        .systemLibrary(name: "CDeflate", path: "Sources/CDeflate", pkgConfig: "libdeflate",
+                       providers: [.apt(["libdeflate-dev"])]),
 
         // OCI image-spec types, digests, references. No I/O.
         .target(name: "PierOCI"),
@@ -66,7 +69,7 @@ let package = Package(
         ], linkerSettings: [.linkedLibrary("crypt")]),
         // The daemon's domain layer: image services, bootstrap, save/load, system.
         .target(name: "PierEngine", dependencies: [
-            "PierOCI", "PierArchive", "PierStore", "PierAPI", "PierRuntime", "PierRegistry", "PierDockerfile", "PierNetwork",
+            "PierOCI", "PierArchive", "PierStore", "PierAPI", "PierRuntime", "PierRegistry", "PierDockerfile", "PierNetwork", "CDeflate",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),

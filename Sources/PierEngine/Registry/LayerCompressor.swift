@@ -1,4 +1,4 @@
-import CArchive
+import CDeflate
 import Dispatch
 import Foundation
 import PierOCI
@@ -113,79 +113,21 @@ enum LayerCompressor {
         return output * 100 < input * 97
     }
 
-    /// `bytes` as one gzip member, in memory (for samples).
+    /// `bytes` as one gzip member, in memory, through libdeflate (the whole piece at once: no
+    /// streaming state, and about three times zlib's speed at level 1). The header carries no
+    /// time stamp, so the same layer always gives the same digest.
     static func gzipMember(_ bytes: UnsafeRawBufferPointer, level: Int) throws -> [UInt8] {
-        var output: [UInt8] = []
-        let stream = try GzipStream(level: level) { output.append(contentsOf: $0) }
-        try stream.write(bytes)
-        try stream.finish()
+        guard let compressor = libdeflate_alloc_compressor(Int32(level)) else {
+            throw EngineError(.internalError, "cannot allocate a gzip compressor at level \(level)")
+        }
+        defer { libdeflate_free_compressor(compressor) }
+        let bound = libdeflate_gzip_compress_bound(compressor, bytes.count)
+        var output = [UInt8](repeating: 0, count: bound)
+        let written = output.withUnsafeMutableBytes { out in
+            libdeflate_gzip_compress(compressor, bytes.baseAddress, bytes.count, out.baseAddress, bound)
+        }
+        guard written > 0 else { throw EngineError(.internalError, "gzip compression of a layer piece failed") }
+        output.removeLast(bound - written)
         return output
-    }
-}
-
-/// A gzip stream through libarchive's gzip filter over its "raw" format (which passes one
-/// entry's bytes through untouched), handing compressed bytes to `sink` as they come.
-/// Used from one thread; `finish()` once.
-final class GzipStream {
-    private let archive: OpaquePointer
-    private let box: SinkBox
-    private var finished = false
-
-    final class SinkBox {
-        let sink: (UnsafeRawBufferPointer) -> Void
-        init(_ sink: @escaping (UnsafeRawBufferPointer) -> Void) { self.sink = sink }
-    }
-
-    init(level: Int, sink: @escaping (UnsafeRawBufferPointer) -> Void) throws {
-        guard let archive = archive_write_new() else { throw EngineError(.internalError, "cannot allocate a compressor") }
-        self.archive = archive
-        box = SinkBox(sink)
-        archive_write_set_format_raw(archive)
-        guard archive_write_add_filter_gzip(archive) == ARCHIVE_OK,
-              archive_write_set_filter_option(archive, nil, "compression-level", String(level)) == ARCHIVE_OK else {
-            throw EngineError(.internalError, "this libarchive cannot gzip in-process")
-        }
-        // No time stamp in the header: the same layer must always give the same digest.
-        archive_write_set_filter_option(archive, "gzip", "timestamp", nil)
-        archive_write_set_bytes_per_block(archive, 1 << 20)
-        archive_write_set_bytes_in_last_block(archive, 1)
-        let opened = archive_write_open(archive, Unmanaged.passUnretained(box).toOpaque(), nil, { _, client, bytes, count in
-            guard let client, let bytes else { return 0 }
-            Unmanaged<SinkBox>.fromOpaque(client).takeUnretainedValue().sink(UnsafeRawBufferPointer(start: bytes, count: count))
-            return count
-        }, nil)
-        guard opened == ARCHIVE_OK, let entry = archive_entry_new() else {
-            throw EngineError(.internalError, "cannot start gzip compression")
-        }
-        defer { archive_entry_free(entry) }
-        archive_entry_set_filetype(entry, 0o100000)  // a regular file: the raw format takes one
-        archive_entry_copy_pathname(entry, "layer.tar")
-        guard archive_write_header(archive, entry) == ARCHIVE_OK else {
-            throw EngineError(.internalError, "cannot start gzip compression")
-        }
-    }
-
-    deinit {
-        if !finished { archive_write_free(archive) }
-    }
-
-    func write(_ bytes: UnsafeRawBufferPointer) throws {
-        var written = 0
-        while written < bytes.count, let base = bytes.baseAddress {
-            let n = archive_write_data(archive, base + written, bytes.count - written)
-            guard n > 0 else {
-                let detail = archive_error_string(archive).map { String(cString: $0) } ?? "unknown error"
-                throw EngineError(.internalError, "gzip compression failed: \(detail)")
-            }
-            written += n
-        }
-    }
-
-    func finish() throws {
-        finished = true
-        defer { archive_write_free(archive) }
-        guard archive_write_close(archive) == ARCHIVE_OK else {
-            throw EngineError(.internalError, "gzip compression failed to finish")
-        }
     }
 }
