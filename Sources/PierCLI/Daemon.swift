@@ -34,8 +34,7 @@ enum Daemon {
 
     static func ensureRunning(_ client: EngineClient) throws {
         do {
-            let response = try client.send("GET", "/_ping")
-            _ = try response.readAll()
+            try client.checkReachable()
             return
         } catch let error as ClientError where error.code == .daemonUnavailable {
             try start(socketPath: client.socketPath)

@@ -17,6 +17,13 @@ public final class EngineClient: Sendable {
         case stream(fd: Int32, contentType: String)
     }
 
+    /// Whether something accepts connections on the socket: a `connect(2)`, no request (a
+    /// round trip to pierd before every command would cost as much as the command's own).
+    /// Throws `daemonUnavailable` when nothing listens there.
+    public func checkReachable() throws {
+        _ = try UnixConnection(path: socketPath)
+    }
+
     /// Sends a request and returns the response with its body unread.
     public func send(_ method: String, _ path: String, query: [(String, String)] = [], body: Body = .none,
                      headers: [(String, String)] = []) throws -> HTTPResponse {

@@ -261,52 +261,55 @@ struct PsArguments: ParsableArguments {
             }
             return
         }
-        let rows: [JSONValue] = containers.map { container in
-            func text(_ key: String) -> String { container[key]?.stringValue ?? "" }
-            let id = text("Id")
-            var command = text("Command")
-            if !noTrunc { command = truncate(command, 20) }
-            let created = container["Created"]?.intValue ?? 0
-            let labels = (container["Labels"]?.objectValue ?? []).sorted { $0.0 < $1.0 }
-                .map { "\($0.0)=\($0.1.stringValue ?? "")" }.joined(separator: ",")
-            let mounts = (container["Mounts"]?.arrayValue ?? []).compactMap { $0["Destination"]?.stringValue }
-            let names = (container["Names"]?.arrayValue ?? []).compactMap(\.stringValue).map { String($0.dropFirst()) }
-            let ports = (container["Ports"]?.arrayValue ?? []).map { port in
-                PortSummary(IP: port["IP"]?.stringValue, PrivatePort: Int(port["PrivatePort"]?.intValue ?? 0),
-                            PublicPort: port["PublicPort"]?.intValue.map { Int($0) }, Type: port["Type"]?.stringValue ?? "tcp")
-            }
-            return .object([
-                ("Command", .string("\"\(command)\"")),
-                ("CreatedAt", .string(Listing.createdAt(created))),
-                ("ID", .string(noTrunc ? id : String(id.prefix(12)))),
-                ("Image", .string(text("Image"))),
-                ("Labels", .string(labels)),
-                ("Mounts", .string(mounts.joined(separator: ","))),
-                ("Names", .string(names.joined(separator: ","))),
-                ("Networks", .string(container["HostConfig"]?["NetworkMode"]?.stringValue ?? "")),
-                ("Ports", .string(PortText.column(ports))),
-                ("RunningFor", .string(Listing.since(created))),
-                ("Size", .string("0B")),
-                ("State", .string(text("State"))),
-                ("Status", .string(text("Status"))),
-            ])
-        }
         if format == nil || format == "table" {
-            // The default columns without the template engine: `ps -a` with 1,000 containers must
-            // print in a few milliseconds.
+            // The default columns without the template engine, each made only when shown: `ps -a`
+            // with 1,000 containers must print in a few milliseconds.
             let columns = ["ID", "Image", "Command", "RunningFor", "Status", "Ports", "Names"]
             var table = TableWriter()
             table.addRow(["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"])
-            for row in rows { table.addRow(columns.map { row[$0]?.stringValue ?? "" }) }
+            for container in containers { table.addRow(columns.map { field($0, of: container) }) }
             print(table.render(), terminator: "")
             return
         }
+        let keys = ["Command", "CreatedAt", "ID", "Image", "Labels", "Mounts", "Names", "Networks", "Ports",
+                    "RunningFor", "Size", "State", "Status"]
+        let rows: [JSONValue] = containers.map { container in .object(keys.map { ($0, .string(field($0, of: container))) }) }
         let table = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
         try Listing.print(rows: rows, format: format == "table" ? nil : format, defaultTable: table,
                           titles: ["ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "RunningFor": "CREATED",
                                    "Status": "STATUS", "Ports": "PORTS", "Names": "NAMES", "State": "STATE",
                                    "Labels": "LABELS", "Mounts": "MOUNTS", "Networks": "NETWORKS", "Size": "SIZE",
                                    "CreatedAt": "CREATED AT"])
+    }
+
+    /// One field of a listed container as a template sees it (`{{.Status}}`, …).
+    func field(_ key: String, of container: JSONValue) -> String {
+        func text(_ key: String) -> String { container[key]?.stringValue ?? "" }
+        switch key {
+        case "Command":
+            let command = text("Command")
+            return "\"\(noTrunc ? command : truncate(command, 20))\""
+        case "CreatedAt": return Listing.createdAt(container["Created"]?.intValue ?? 0)
+        case "ID": return noTrunc ? text("Id") : String(text("Id").prefix(12))
+        case "Labels":
+            return (container["Labels"]?.objectValue ?? []).sorted { $0.0 < $1.0 }
+                .map { "\($0.0)=\($0.1.stringValue ?? "")" }.joined(separator: ",")
+        case "Mounts":
+            return (container["Mounts"]?.arrayValue ?? []).compactMap { $0["Destination"]?.stringValue }.joined(separator: ",")
+        case "Names":
+            return (container["Names"]?.arrayValue ?? []).compactMap(\.stringValue).map { String($0.dropFirst()) }
+                .joined(separator: ",")
+        case "Networks": return container["HostConfig"]?["NetworkMode"]?.stringValue ?? ""
+        case "Ports":
+            guard let ports = container["Ports"]?.arrayValue, !ports.isEmpty else { return "" }
+            return PortText.column(ports.map { port in
+                PortSummary(IP: port["IP"]?.stringValue, PrivatePort: Int(port["PrivatePort"]?.intValue ?? 0),
+                            PublicPort: port["PublicPort"]?.intValue.map { Int($0) }, Type: port["Type"]?.stringValue ?? "tcp")
+            })
+        case "RunningFor": return Listing.since(container["Created"]?.intValue ?? 0)
+        case "Size": return "0B"
+        default: return text(key)   // Image, State, Status
+        }
     }
 
     /// `GET /containers/json`, read with the CLI's own JSON parser (Foundation's decoder is a

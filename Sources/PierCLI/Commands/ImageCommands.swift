@@ -41,38 +41,50 @@ struct ImagesArguments: ParsableArguments {
             }
             return
         }
-        var rows: [JSONValue] = []
+        // One line per tag; the fields a template may name are made only when one is used.
+        var lines: [(image: ImageSummary, repository: String, tag: String, digest: String)] = []
         for image in images {
             let tags = image.RepoTags.isEmpty ? ["<none>:<none>"] : image.RepoTags
             for tag in tags {
                 let (repository, tagName) = splitTag(tag)
                 let digest = image.RepoDigests.first { splitDigest($0).0 == repository }.map { splitDigest($0).1 }
                     ?? (image.RepoDigests.isEmpty || repository != "<none>" ? "<none>" : splitDigest(image.RepoDigests[0]).1)
-                rows.append(.object([
-                    ("Containers", .string(image.Containers < 0 ? "N/A" : String(image.Containers))),
-                    ("CreatedAt", .string(Listing.createdAt(image.Created))),
-                    ("CreatedSince", .string(Listing.since(image.Created))),
-                    ("Digest", .string(digest)),
-                    ("ID", .string(noTrunc ? image.Id : shortID(image.Id))),
-                    ("Repository", .string(repository)),
-                    ("SharedSize", .string(image.SharedSize < 0 ? "N/A" : Units.humanSize(image.SharedSize))),
-                    ("Size", .string(Units.humanSize(image.Size))),
-                    ("Tag", .string(tagName)),
-                    ("UniqueSize", .string("N/A")),
-                    ("VirtualSize", .string(Units.humanSize(image.VirtualSize))),
-                ]))
+                lines.append((image, repository, tagName, digest))
             }
         }
         if format == nil || format == "table" {
             // The default columns, without going through the template engine (a list of 1,000 images
             // must print in a few milliseconds).
-            let columns = digests ? ["Repository", "Tag", "Digest", "ID", "CreatedSince", "Size"]
-                                  : ["Repository", "Tag", "ID", "CreatedSince", "Size"]
             var table = TableWriter()
-            table.addRow(columns.map { Listing.columnTitles[$0] ?? $0.uppercased() })
-            for row in rows { table.addRow(columns.map { row[$0]?.stringValue ?? "" }) }
+            table.addRow(digests ? ["REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE"]
+                                 : ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"])
+            var sizes: [Int64: String] = [:]
+            for line in lines {
+                let id = noTrunc ? line.image.Id : shortID(line.image.Id)
+                let since = Listing.since(line.image.Created)
+                let size = sizes[line.image.Size] ?? Units.humanSize(line.image.Size)
+                sizes[line.image.Size] = size
+                table.addRow(digests ? [line.repository, line.tag, line.digest, id, since, size]
+                                     : [line.repository, line.tag, id, since, size])
+            }
             print(table.render(), terminator: "")
             return
+        }
+        let rows: [JSONValue] = lines.map { line in
+            let image = line.image
+            return .object([
+                ("Containers", .string(image.Containers < 0 ? "N/A" : String(image.Containers))),
+                ("CreatedAt", .string(Listing.createdAt(image.Created))),
+                ("CreatedSince", .string(Listing.since(image.Created))),
+                ("Digest", .string(line.digest)),
+                ("ID", .string(noTrunc ? image.Id : shortID(image.Id))),
+                ("Repository", .string(line.repository)),
+                ("SharedSize", .string(image.SharedSize < 0 ? "N/A" : Units.humanSize(image.SharedSize))),
+                ("Size", .string(Units.humanSize(image.Size))),
+                ("Tag", .string(line.tag)),
+                ("UniqueSize", .string("N/A")),
+                ("VirtualSize", .string(Units.humanSize(image.VirtualSize))),
+            ])
         }
         try Listing.print(rows: rows, format: format, defaultTable: "")
     }

@@ -10,6 +10,8 @@ import Foundation
 enum DisplayWidth {
     /// Columns of `text` as docker's table writer counts them.
     static func of(_ text: String) -> Int {
+        // Printable ASCII is one column a byte.
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return text.utf8.count }
         var total = 0
         for scalar in text.unicodeScalars { total += of(scalar) }
         return total

@@ -199,8 +199,9 @@ private struct JSONParser {
             guard index < bytes.count else { throw endOfInput }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
+                defer { index += 1 }
+                if utf8.isEmpty { return String(decoding: bytes[runStart..<index], as: UTF8.self) }
                 utf8.append(contentsOf: bytes[runStart..<index])
-                index += 1
                 return String(decoding: utf8, as: UTF8.self)
             }
             if byte < 0x20 {

@@ -35,7 +35,19 @@ struct TableWriter: Sendable {
 
     /// Adds one row given as cells; the same as `addLine(cells.joined(separator: "\t"))`.
     mutating func addRow(_ cells: [String]) {
-        write(cells.joined(separator: "\t") + "\n")
+        // Cells without control characters go straight in (a list of 1,000 rows would
+        // otherwise be joined and scanned again, scalar by scalar).
+        guard pending.isEmpty, cells.allSatisfy(TableWriter.isPlain) else {
+            write(cells.joined(separator: "\t") + "\n")
+            return
+        }
+        lines[lines.count - 1].append(contentsOf: cells.map { Cell(text: $0, width: DisplayWidth.of($0)) })
+        lines.append([])
+    }
+
+    /// No tab, vertical tab, newline or form feed: nothing `write` would treat specially.
+    private static func isPlain(_ cell: String) -> Bool {
+        !cell.utf8.contains { $0 == 0x09 || $0 == 0x0A || $0 == 0x0B || $0 == 0x0C }
     }
 
     /// Adds one line whose cells are separated by `\t` (a row rendered from a `table`
@@ -109,15 +121,17 @@ struct TableWriter: Sendable {
 
     private func writeLines(_ lines: [[Cell]], from start: Int, to end: Int, widths: [Int], into out: inout String) {
         guard start < end else { return }
+        var bytes: [UInt8] = []
         for index in start..<end {
             for (column, cell) in lines[index].enumerated() {
-                out += cell.text
+                bytes.append(contentsOf: cell.text.utf8)
                 if column < widths.count {
-                    out += String(repeating: " ", count: max(widths[column] - cell.width, 0))
+                    bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: max(widths[column] - cell.width, 0)))
                 }
             }
             // The very last line has no newline of its own (text after the final "\n").
-            if index + 1 < lines.count { out += "\n" }
+            if index + 1 < lines.count { bytes.append(UInt8(ascii: "\n")) }
         }
+        out += String(decoding: bytes, as: UTF8.self)
     }
 }
