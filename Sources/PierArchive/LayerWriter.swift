@@ -40,8 +40,7 @@ public enum LayerWriter {
     /// Writes the file, symlink or directory tree at `path` as a plain tar (what `docker cp`
     /// streams), its top entry named `name` (a directory's contents follow as `name/...`;
     /// `name` "." gives `./...`). Symlinks are stored, never followed, below the top as at it.
-    @discardableResult
-    public static func writeTree(at path: String, as name: String, to sink: ArchiveSink) throws(ArchiveError) -> LayerDigests {
+    public static func writeTree(at path: String, as name: String, to sink: ArchiveSink) throws(ArchiveError) {
         let slash = path.lastIndex(of: "/")
         let parentPath = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
         let last = slash.map { String(path[path.index(after: $0)...]) } ?? path
@@ -50,7 +49,7 @@ public enum LayerWriter {
             throw ArchiveError.system("open", "cannot open \(quoted(parentPath))", path: parentPath)
         }
         let parent = Descriptor(parentFD)
-        var walk = TreeWalk(writer: try TarWriter(to: sink, compression: .none), convertWhiteouts: false, sourceDateEpoch: nil)
+        var walk = TreeWalk(writer: try TarWriter(to: sink, compression: .none, digesting: false), convertWhiteouts: false, sourceDateEpoch: nil)
         guard let st = try status(of: last, in: parent.fd, path: path), var entry = TarEntry(path: name, status: st) else {
             throw ArchiveError(.io, "\(quoted(path)) does not exist or cannot be archived", path: path)
         }
@@ -74,7 +73,7 @@ public enum LayerWriter {
         case .characterDevice, .blockDevice, .fifo, .hardlink:
             try walk.writer.write(entry: entry)
         }
-        return try walk.writer.finish()
+        try walk.writer.finish()
     }
 }
 

@@ -48,7 +48,7 @@ extension ImageTransfer {
     /// format Docker 25+ writes and that `docker load`, `podman load` and skopeo read.
     public func save(_ plan: SavePlan, to sink: ArchiveSink) throws(EngineError) {
         do {
-            let writer = try TarWriter(to: sink, compression: .none)
+            let writer = try TarWriter(to: sink, compression: .none, digesting: false)
             var written = Set<Digest>()
             var indexEntries: [Descriptor] = []
             var dockerEntries: [DockerArchiveEntry] = []

@@ -27,16 +27,19 @@ enum Blocking {
             let pending = PendingBytes()
             func flush() throws {
                 guard pending.buffer.readableBytes > 0 else { return }
-                let buffer = pending.buffer
+                var buffer = pending.buffer
                 pending.buffer = ByteBuffer()
-                pending.buffer.reserveCapacity(PendingBytes.chunk)
                 let done = DispatchSemaphore(value: 0)
-                Task {
+                Task { [buffer] in
                     do { try await writer.writeBody(buffer) } catch { failure.error = error }
                     done.signal()
                 }
                 done.wait()
                 if let error = failure.error { throw error }
+                // The same storage again once written (a fresh 256 KiB each time cost page faults
+                // and zeroing on every chunk); if the channel still holds it, clear() copies.
+                buffer.clear()
+                pending.buffer = buffer
             }
             try work(.push { bytes in
                 pending.buffer.writeBytes(bytes)
@@ -100,5 +103,9 @@ final class BodyBox: @unchecked Sendable {
 final class PendingBytes: @unchecked Sendable {
     // Used only by the one blocking thread that produces the stream.
     static let chunk = 256 * 1024
-    var buffer = ByteBuffer()
+    var buffer: ByteBuffer = {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(chunk)
+        return buffer
+    }()
 }

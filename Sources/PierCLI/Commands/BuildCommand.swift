@@ -173,7 +173,7 @@ final class ContextSource: @unchecked Sendable {
         let files = ContextFiles(root: root, ignore: ignore, keep: keep, extra: extra)
         Thread.detachNewThread { [self] in
             do {
-                let writer = try TarWriter(to: .fileDescriptor(output))
+                let writer = try TarWriter(to: .fileDescriptor(output), digesting: false)
                 try files.write(to: writer)
                 try writer.finish()
             } catch {
