@@ -303,6 +303,117 @@ import Testing
         #expect(daemon.pier(["network", "ls", "-q"]).stdout.split(separator: "\n").count == 3)
     }
 
+    /// "Outside", without the internet: a network namespace behind a veth pair from the host,
+    /// on its own /24 of the benchmarking range 198.18.0.0/15, serving HTTP with busybox httpd at
+    /// `address`:8080. The host reaches it as it would any other network, so containers reach it
+    /// only through the host's forwarding and NAT.
+    final class OutsideHost {
+        let namespace: String
+        let hostDevice: String
+        let address: String
+        let directory: String
+        private var server: pid_t?
+
+        init() throws {
+            let tag = String(UUID().uuidString.prefix(6)).lowercased()
+            let octet = Int.random(in: 1...250)
+            namespace = "pt-out-" + tag
+            hostDevice = "pto-" + tag
+            address = "198.18.\(octet).2"
+            directory = NSTemporaryDirectory() + "pier-outside-" + tag
+            let ip = "/usr/sbin/ip"
+            let steps: [[String]] = [
+                ["netns", "add", namespace],
+                ["link", "add", hostDevice, "type", "veth", "peer", "name", "eth0", "netns", namespace],
+                ["addr", "add", "198.18.\(octet).1/24", "dev", hostDevice],
+                ["link", "set", hostDevice, "up"],
+                ["netns", "exec", namespace, ip, "addr", "add", "\(address)/24", "dev", "eth0"],
+                ["netns", "exec", namespace, ip, "link", "set", "eth0", "up"],
+                ["netns", "exec", namespace, ip, "link", "set", "lo", "up"],
+                // Replies to any address go back through the host, as on a real network: what
+                // keeps a container's packets from arriving is then the host alone.
+                ["netns", "exec", namespace, ip, "route", "add", "default", "via", "198.18.\(octet).1"],
+            ]
+            for step in steps {
+                let result = run(ip, step)
+                guard result.status == 0 else {
+                    remove()
+                    throw TestFailure("ip \(step.joined(separator: " ")): \(result)")
+                }
+            }
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            FileManager.default.createFile(atPath: directory + "/index.html", contents: Data("outside\n".utf8))
+            server = spawn(ip, ["netns", "exec", namespace, "/bin/busybox", "httpd", "-f", "-p", "8080", "-h", directory],
+                           environment: nil, stdin: "/dev/null", stdout: "/dev/null", stderr: "/dev/null")
+            var tries = 0
+            while tries < 50, run("/usr/bin/curl", ["-s", "-m", "1", "http://\(address):8080/"]).stdout != "outside\n" {
+                tries += 1
+                usleep(100_000)
+            }
+        }
+
+        /// Stops the server and removes the namespace (which takes the veth pair with it).
+        func remove() {
+            if let server {
+                // SIGKILL: the test process's spawns inherit its blocked signals, SIGTERM among them.
+                kill(server, SIGKILL)
+                _ = waitForExit(server)
+            }
+            server = nil
+            _ = run("/usr/sbin/ip", ["netns", "del", namespace])
+            _ = run("/usr/sbin/ip", ["link", "del", hostDevice])
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+    }
+
+    @Test func internalNetworksHaveNoWayOut() throws {
+        try requirePeer("curl")
+        let outside = try OutsideHost()
+        defer {
+            outside.remove()
+            #expect(!NetworkTests.links().contains(outside.hostDevice), "veth to the outside left behind")
+            #expect(!run("/usr/sbin/ip", ["netns", "list"]).stdout.contains(outside.namespace), "netns left behind")
+        }
+        #expect(run("/usr/bin/curl", ["-s", "-m", "5", "http://\(outside.address):8080/"]).stdout == "outside\n",
+                "the host cannot reach the outside namespace: the test's own set-up failed")
+        let daemon = try TestDaemon()
+        var devices: [String] = []
+        defer { NetworkTests.stopAndExpectClean(daemon, devices: devices) }
+        try daemon.bootstrapBusybox()
+        let url = "http://\(outside.address):8080/"
+
+        // The default bridge and a plain user network get out (through the host's NAT) ...
+        let bridged = daemon.pier(["run", "--rm", "busybox"] + NetworkTests.fetch(url, seconds: 10))
+        #expect(bridged.stdout == "outside\n", "\(bridged)\n\(daemon.log())")
+        #expect(daemon.pier(["network", "create", "open"]).status == 0)
+        #expect(daemon.pier(["network", "create", "--internal", "sealed"]).status == 0)
+        for name in ["open", "sealed"] {
+            devices.append("pbr-" + String(daemon.pier(["network", "inspect", "--format", "{{.Id}}", name]).stdout.prefix(11)))
+        }
+        let open = daemon.pier(["run", "--rm", "--network", "open", "busybox"] + NetworkTests.fetch(url, seconds: 10))
+        #expect(open.stdout == "outside\n", "\(open)")
+
+        // ... an --internal network does not: no route out, and the host forwards nothing for it.
+        let sealed = daemon.pier(["run", "--rm", "--network", "sealed", "busybox"] + NetworkTests.fetch(url, seconds: 3))
+        #expect(sealed.status != 0 && !sealed.stdout.contains("outside"), "\(sealed)")
+        let routes = daemon.pier(["run", "--rm", "--network", "sealed", "busybox", "ip", "route"])
+        #expect(routes.status == 0 && !routes.stdout.contains("default"), "\(routes)")
+        // Even a route added by hand (with NET_ADMIN) finds the host's forwarding closed.
+        let gateway = daemon.pier(["network", "inspect", "--format", "{{(index .IPAM.Config 0).Gateway}}", "sealed"])
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let forced = daemon.pier(["run", "--rm", "--cap-add", "NET_ADMIN", "--network", "sealed", "busybox", "sh", "-c",
+                                  "ip route add default via \(gateway) && timeout 3 wget -qO- \(url) || exit 1"])
+        #expect(forced.status != 0 && !forced.stdout.contains("outside"), "\(forced)")
+        // Containers on the same internal network still reach each other.
+        #expect(daemon.pier(["run", "-d", "--name", "inside", "--network", "sealed", "-e", "MESSAGE=inside",
+                             "busybox"] + NetworkTests.webServer).status == 0)
+        let neighbour = daemon.pier(["run", "--rm", "--network", "sealed", "busybox"]
+                                    + NetworkTests.fetch("http://inside/", seconds: 10))
+        #expect(neighbour.stdout == "inside\n", "\(neighbour)")
+        #expect(daemon.pier(["rm", "-f", "inside"]).status == 0)
+        #expect(daemon.pier(["network", "rm", "open", "sealed"]).status == 0)
+    }
+
     @Test func dockerCLINetworks() throws {
         try requirePeer("docker")
         let daemon = try TestDaemon()
