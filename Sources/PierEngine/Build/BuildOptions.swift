@@ -20,6 +20,9 @@ public struct BuildOptions: Sendable {
     public var quiet = false
     /// `--add-host NAME:IP`: lines for the /etc/hosts of RUN containers.
     public var extraHosts: [String] = []
+    /// `--secret`: id → value, for `RUN --mount=type=secret`. Never part of a key, a layer or
+    /// the image config.
+    public var secrets: [String: [UInt8]] = [:]
 
     public init() {}
 }

@@ -118,6 +118,7 @@ extension Router {
         if let text = request.query["extrahosts"], !text.isEmpty {
             options.extraHosts = text.split(separator: ",").map(String.init)
         }
+        options.secrets = try BuildSecrets(headerValue: request.headers.first(name: BuildSecrets.headerName)).values
         if let text = request.query["labels"], !text.isEmpty {
             do {
                 options.labels = try JSONCoding.decode([String: String].self, from: Array(text.utf8))

@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+
+/// What a build takes besides its context: secrets (`--secret`, `RUN --mount=type=secret`) and
+/// the platform (`--platform`, `FROM --platform`), through the real `pier` and docker CLIs.
+@Suite(.serialized) struct BuildInputTests {
+    typealias Context = BuildTests.Context
+
+    func build(_ daemon: TestDaemon, _ context: Context, _ arguments: [String] = [],
+               environment extra: [String: String] = [:]) -> CommandResult {
+        var environment = daemon.environment
+        for (key, value) in extra { environment[key] = value }
+        return run(TestDaemon.pier, ["build", "--progress=plain"] + arguments + [context.path], environment: environment)
+    }
+
+    static func sha256(_ text: String) -> String {
+        let file = NSTemporaryDirectory() + "pier-sha-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        FileManager.default.createFile(atPath: file, contents: Data(text.utf8))
+        return String(run("/usr/bin/sha256sum", [file]).stdout.prefix(64))
+    }
+
+    /// Waits until the build's RUN containers' directories (their runtime specs) are gone.
+    static func waitForRunContainers(_ daemon: TestDaemon) {
+        for _ in 0..<100 {
+            let left = (try? FileManager.default.contentsOfDirectory(atPath: daemon.root + "/builder/containers")) ?? []
+            if left.isEmpty { return }
+            usleep(100_000)
+        }
+    }
+
+    @Test func secretsReachRunButNeverTheImageOrTheCacheKey() throws {
+        try withDaemon { daemon in
+            try daemon.bootstrapBusybox()
+            let token = "token-" + UUID().uuidString
+            let apiKey = "api-" + UUID().uuidString
+            let outside = try Context(["token.txt": token])   // a secret file is never in the context
+            let context = try Context([
+                "Dockerfile": """
+                FROM busybox
+                RUN --mount=type=secret,id=token sha256sum /run/secrets/token && stat -c 'default %a %u' /run/secrets/token
+                RUN --mount=type=secret,id=token,target=/etc/app/key,mode=0440,uid=1000,gid=1000 \\
+                    stat -c 'custom %a %u:%g' /etc/app/key && sha256sum /etc/app/key
+                RUN --mount=type=secret,id=api,env=API_KEY,required=true printf %s "$API_KEY" | sha256sum && ls /run/secrets/api || echo no file for env
+                RUN --mount=type=secret,id=absent cat /run/secrets/absent || echo optional secret absent
+                CMD ["sh", "-c", "ls /run/secrets /etc/app 2>&1; echo \\"[$API_KEY]\\""]
+                """,
+            ])
+            let secrets = ["--secret", "id=token,src=\(outside.path)/token.txt", "--secret", "id=api,env=PIER_TEST_API"]
+            let built = build(daemon, context, ["-t", "secrets"] + secrets, environment: ["PIER_TEST_API": apiKey])
+            #expect(built.status == 0, "\(built)")
+            #expect(built.stdout.contains(BuildInputTests.sha256(token) + "  /run/secrets/token"), "\(built)")
+            #expect(built.stdout.contains("default 400 0\n"))
+            #expect(built.stdout.contains("custom 440 1000:1000\n"))
+            #expect(built.stdout.contains(BuildInputTests.sha256(token) + "  /etc/app/key"))
+            #expect(built.stdout.contains(BuildInputTests.sha256(apiKey) + "  -"))
+            #expect(built.stdout.contains("no file for env\n"))
+            #expect(built.stdout.contains("optional secret absent\n"))
+
+            // Neither the files, their mount points, nor the variable are in the image.
+            let ran = daemon.pier(["run", "--rm", "secrets"])
+            #expect(ran.stdout.contains("ls: /run/secrets: No such file or directory"), "\(ran)")
+            #expect(ran.stdout.contains("ls: /etc/app: No such file or directory"), "\(ran)")
+            #expect(ran.stdout.hasSuffix("[]\n"), "\(ran)")
+            let history = daemon.pier(["history", "--no-trunc", "--format", "{{.CreatedBy}}", "secrets"]).stdout
+            #expect(history.contains("--mount=type=secret,id=token,target=/run/secrets/token /bin/sh -c sha256sum"), "\(history)")
+            #expect(history.contains("--mount=type=secret,id=api,env=API_KEY "), "\(history)")
+            // Nowhere under the daemon's root or in its log: not in a layer, a config, the cache, a spec left behind.
+            BuildInputTests.waitForRunContainers(daemon)
+            for value in [token, apiKey] {
+                let found = run("/usr/bin/grep", ["-r", "-l", "-F", value, daemon.directory])
+                #expect(found.status == 1, "the secret is written in \(found.stdout)")
+            }
+
+            // A new value does not rerun the steps (as BuildKit: the value is not in the key).
+            try outside.write("token.txt", "rotated")
+            let again = build(daemon, context, ["-t", "secrets"] + secrets, environment: ["PIER_TEST_API": "rotated"])
+            #expect(again.status == 0, "\(again)")
+            #expect(again.stdout.components(separatedBy: "Using cache").count - 1 == 5, "\(again)")
+
+            // `id=NAME` alone: the variable NAME, else the file NAME.
+            let bare = try Context(["Dockerfile": "FROM busybox\nRUN --mount=type=secret,id=PIER_BARE,required wc -c < /run/secrets/PIER_BARE\n"])
+            let fromVariable = build(daemon, bare, ["--secret", "id=PIER_BARE"], environment: ["PIER_BARE": "12345"])
+            #expect(fromVariable.stdout.contains("\n5\n"), "\(fromVariable)")
+            try outside.write("PIER_BARE", "123")
+            let fromFile = run("/bin/sh", ["-c", "cd \"$1\" && shift && exec \"$@\"", "sh", outside.path, TestDaemon.pier,
+                                           "build", "--progress=plain", "--no-cache", "--secret", "id=PIER_BARE", bare.path],
+                               environment: daemon.environment)
+            #expect(fromFile.stdout.contains("\n3\n"), "\(fromFile)")
+        }
+    }
+
+    @Test func secretMistakesSayWhatIsWrong() throws {
+        try withDaemon { daemon in
+            try daemon.bootstrapBusybox()
+            let context = try Context(["Dockerfile": "FROM busybox\nRUN --mount=type=secret,id=npmrc,required=true true\n"])
+            let missing = build(daemon, context)
+            #expect(missing.status != 0)
+            #expect(missing.stderr.contains("Dockerfile:2: secret npmrc is required but was not given: "
+                                            + "pass it with pier build --secret id=npmrc,src=FILE"), "\(missing)")
+            let noID = build(daemon, context, ["--secret", "src=/etc/hostname"])
+            #expect(noID.stderr.contains("invalid --secret src=/etc/hostname: id is required"), "\(noID)")
+            let unreadable = build(daemon, context, ["--secret", "id=npmrc,src=/nonexistent/npmrc"])
+            #expect(unreadable.stderr.contains("secret npmrc: cannot read the file /nonexistent/npmrc"), "\(unreadable)")
+            let unset = build(daemon, context, ["--secret", "id=npmrc,env=PIER_SURELY_UNSET"])
+            #expect(unset.stderr.contains("secret npmrc: the environment variable PIER_SURELY_UNSET is not set"), "\(unset)")
+            let badType = build(daemon, context, ["--secret", "id=npmrc,type=vault"])
+            #expect(badType.stderr.contains("unsupported type \"vault\""), "\(badType)")
+            try context.write("Dockerfile", "FROM busybox\nRUN true\nRUN --mount=type=ssh git clone git@example.com:x.git\n")
+            let ssh = build(daemon, context)
+            #expect(ssh.stderr.contains("Dockerfile:3: RUN --mount=type=ssh is not supported"), "\(ssh)")
+        }
+    }
+}
