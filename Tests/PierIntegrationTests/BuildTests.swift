@@ -285,6 +285,54 @@ import Testing
         }
     }
 
+    @Test func copyParentsKeepsTheSourcePaths() throws {
+        try withDaemon { daemon in
+            try daemon.bootstrapBusybox()
+            let context = try Context([
+                "Dockerfile": """
+                FROM busybox AS first
+                COPY --parents a/b/one.txt a/c/*.txt /dst/
+                COPY --parents ./src/./app/ /srv/
+                COPY --parents ./a/./c/two.txt /pivot
+                FROM busybox
+                COPY --from=first --parents /dst/./a/c/*.txt /again/
+                COPY --from=first /dst /dst
+                COPY --from=first /srv /srv
+                COPY --from=first /pivot /pivot
+                CMD ["find", "/dst", "/srv", "/pivot", "/again", "-type", "f"]
+                """,
+                "a/b/one.txt": "1\n",
+                "a/c/two.txt": "2\n",
+                "a/c/three.txt": "3\n",
+                "a/c/skip.md": "no\n",
+                "src/app/main.py": "print()\n",
+                "src/app/lib/util.py": "x = 1\n",
+            ])
+            let built = build(daemon, context, ["-t", "parents"])
+            #expect(built.status == 0, "\(built)")
+            let files = daemon.pier(["run", "--rm", "parents"]).stdout.split(separator: "\n").sorted()
+            #expect(files == ["/again/a/c/three.txt", "/again/a/c/two.txt", "/dst/a/b/one.txt", "/dst/a/c/three.txt",
+                              "/dst/a/c/two.txt", "/pivot/c/two.txt", "/srv/app/lib/util.py", "/srv/app/main.py"], "\(files)")
+
+            // The docker CLI only sends the Dockerfile: pierd's builder does the rest.
+            try requirePeer("docker")
+            var environment = daemon.environment
+            environment["DOCKER_BUILDKIT"] = "0"
+            try context.write("Dockerfile", "FROM busybox\nCOPY --parents a/c/two.txt /dst/\nCMD [\"cat\", \"/dst/a/c/two.txt\"]\n")
+            let docker = run("/usr/bin/env", ["docker", "build", "-t", "parents-docker", context.path], environment: environment)
+            #expect(docker.status == 0, "\(docker)")
+            #expect(daemon.docker(["run", "--rm", "parents-docker"]).stdout == "2\n")
+
+            try context.write("Dockerfile", "FROM busybox\nCOPY --parents a/*/./c/two.txt /dst/\n")
+            let glob = build(daemon, context)
+            #expect(glob.stderr.contains("Dockerfile:2: COPY --parents a/*/./c/two.txt: the part before \"/./\" cannot hold wildcards"),
+                    "\(glob)")
+            try context.write("Dockerfile", "FROM busybox\nCOPY --parents a/nothing.txt /dst/\n")
+            let missing = build(daemon, context)
+            #expect(missing.stderr.contains("Dockerfile:2: COPY source \"a/nothing.txt\" not found in build context"), "\(missing)")
+        }
+    }
+
     @Test func runMountsCacheBindAndTmpfs() throws {
         try withDaemon { daemon in
             try daemon.bootstrapBusybox()

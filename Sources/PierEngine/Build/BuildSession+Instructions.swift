@@ -144,10 +144,10 @@ extension BuildSession {
         case .run(let instruction):
             try runStep(instruction, line: line, run: &run)
         case .copy(let copy):
-            if copy.parents { throw stepError(line, "COPY --parents is not supported by Pier's builder yet") }
             let request = CopyRequest(
                 keyword: "COPY", sources: copy.sources, inlineFiles: copy.inlineFiles, destination: copy.destination,
-                from: copy.from, chown: copy.chown, chmod: copy.chmod, unpacksArchives: false, exclude: copy.exclude)
+                from: copy.from, chown: copy.chown, chmod: copy.chmod, unpacksArchives: false, exclude: copy.exclude,
+                parents: copy.parents)
             try copyStep(request, line: line, run: &run)
         case .add(let add):
             let request = CopyRequest(
