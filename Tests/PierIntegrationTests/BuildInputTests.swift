@@ -111,4 +111,50 @@ import Testing
             #expect(ssh.stderr.contains("Dockerfile:3: RUN --mount=type=ssh is not supported"), "\(ssh)")
         }
     }
+
+    @Test func platformIsTheHostsOrAClearError() throws {
+        try withDaemon { daemon in
+            try daemon.bootstrapBusybox()
+            let context = try Context([
+                "Dockerfile": """
+                FROM --platform=$BUILDPLATFORM busybox AS tools
+                ARG TARGETPLATFORM
+                ARG TARGETOS
+                ARG TARGETARCH
+                ARG TARGETVARIANT
+                ARG BUILDPLATFORM
+                ARG BUILDARCH
+                RUN echo "target=$TARGETPLATFORM $TARGETOS $TARGETARCH [$TARGETVARIANT] build=$BUILDPLATFORM $BUILDARCH"
+                FROM --platform=linux/x86_64 busybox
+                COPY --from=tools /bin/busybox /tools/busybox
+                """,
+            ])
+            let built = build(daemon, context, ["--platform", "linux/amd64", "-t", "platform"])
+            #expect(built.status == 0, "\(built)")
+            #expect(built.stdout.contains("target=linux/amd64 linux amd64 [] build=linux/amd64 amd64\n"), "\(built)")
+            #expect(daemon.pier(["image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", "platform"]).stdout == "linux/amd64\n")
+            #expect(build(daemon, context, ["--platform", "x86_64"]).status == 0)
+
+            let other = build(daemon, context, ["--platform", "linux/arm64"])
+            #expect(other.status != 0)
+            #expect(other.stderr.contains("--platform=linux/arm64: no emulation"), "\(other)")
+            #expect(other.stderr.contains("can only build for linux/amd64, not linux/arm64"), "\(other)")
+            let invalid = build(daemon, context, ["--platform", "linux//"])
+            #expect(invalid.stderr.contains("--platform=linux//: invalid platform"), "\(invalid)")
+            try context.write("Dockerfile", "FROM busybox\nRUN true\nFROM --platform=linux/arm/v7 busybox\n")
+            let from = build(daemon, context)
+            #expect(from.stderr.contains("Dockerfile:3: FROM --platform=linux/arm/v7: no emulation"), "\(from)")
+
+            // The docker CLI sends --platform as the `platform` query parameter.
+            try requirePeer("docker")
+            var environment = daemon.environment
+            environment["DOCKER_BUILDKIT"] = "0"
+            try context.write("Dockerfile", "FROM --platform=$TARGETPLATFORM busybox\nRUN echo built\n")
+            let docker = run("/usr/bin/env", ["docker", "build", "--platform", "linux/amd64", context.path], environment: environment)
+            #expect(docker.status == 0, "\(docker)")
+            let refused = run("/usr/bin/env", ["docker", "build", "--platform", "linux/s390x", context.path], environment: environment)
+            #expect(refused.status != 0)
+            #expect(refused.stderr.contains("no emulation"), "\(refused)")
+        }
+    }
 }

@@ -23,6 +23,7 @@ struct Build: ParsableCommand {
     @Option(help: "Networking mode for the RUN instructions (RUN uses the host's network)") var network: String?
     @Flag(help: "Remove intermediate containers after a successful build (always)") var rm = false
     @Option(name: .customLong("add-host"), help: "Add a custom host-to-IP mapping (host:ip)") var addHost: [String] = []
+    @Option(help: "Set the platform of the image (only this machine's: Pier does not emulate)") var platform: String?
     @Option(help: "Secret to expose to the build (id=NAME[,src=FILE|,env=VAR][,type=file|env])") var secret: [String] = []
     @Argument(help: "PATH | -") var context: String
 
@@ -31,6 +32,7 @@ struct Build: ParsableCommand {
         let client = try call { try daemon.client() }
         var query: [(String, String)] = tag.map { ("t", $0) }
         if let target { query.append(("target", target)) }
+        if let platform { query.append(("platform", platform)) }
         if !addHost.isEmpty { query.append(("extrahosts", addHost.joined(separator: ","))) }
         if noCache { query.append(("nocache", "1")) }
         if mode == .quiet { query.append(("q", "1")) }

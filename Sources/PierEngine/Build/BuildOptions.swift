@@ -23,6 +23,8 @@ public struct BuildOptions: Sendable {
     /// `--secret`: id → value, for `RUN --mount=type=secret`. Never part of a key, a layer or
     /// the image config.
     public var secrets: [String: [UInt8]] = [:]
+    /// `--platform`: must be the host's (Pier runs what it builds natively, without emulation).
+    public var platform: String?
 
     public init() {}
 }

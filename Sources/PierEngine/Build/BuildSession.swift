@@ -107,6 +107,9 @@ final class BuildSession {
             throw EngineError(.invalidArgument, "the Dockerfile (\(options.dockerfile)) cannot be empty")
         }
         for warning in dockerfile.warnings { try emit("[WARNING]: \(warning)\n") }
+        if let platform = options.platform, !platform.isEmpty {
+            _ = try BuildSession.buildablePlatform(platform) { "--platform=\(platform): \($0)" }
+        }
         try evaluateGlobalArguments()
         if let given = options.buildArgs["SOURCE_DATE_EPOCH"], let given {
             guard let epoch = Int64(given), epoch >= 0 else {
@@ -193,10 +196,25 @@ final class BuildSession {
         "ALL_PROXY", "all_proxy",
     ]
 
-    /// BuildKit's automatic platform arguments: usable in FROM, and in a stage once declared.
+    /// A `--platform` or `FROM --platform` value, which must name the host's platform: Pier runs
+    /// RUN steps natively, with no emulator for another architecture.
+    static func buildablePlatform(_ specifier: String, _ message: (String) -> String) throws -> Platform {
+        let host = Platform.host
+        guard let platform = Platform(specifier: specifier) else {
+            throw EngineError(.invalidArgument, message("invalid platform: use os/arch[/variant], such as \(host)"))
+        }
+        guard platform.isCompatible(with: host) else {
+            throw EngineError(.invalidArgument, message("no emulation: Pier runs RUN steps natively on this \(host) machine "
+                                                         + "and can only build for \(host), not \(platform)"))
+        }
+        return host
+    }
+
+    /// BuildKit's automatic platform arguments: usable in FROM, and in a stage once declared. The
+    /// target platform is always the build platform (see `buildablePlatform`).
     static var platformArguments: [String: String] {
         let host = Platform.host
-        let platform = "\(host.os)/\(host.architecture)" + (host.variant.map { "/\($0)" } ?? "")
+        let platform = host.description
         var values: [String: String] = [:]
         for prefix in ["TARGET", "BUILD"] {
             values[prefix + "PLATFORM"] = platform
@@ -300,6 +318,14 @@ final class BuildSession {
         let stage = stages.stages[index]
         try announce(stage.source)
         let base = try baseName(of: index)
+        if let platform = stage.platform {
+            let line = stage.source.startLine
+            let expanded: String
+            do { expanded = try ShellLexer(escape: escape).expand(platform, environment: globalArguments) } catch {
+                throw stepError(line, error.message)
+            }
+            _ = try BuildSession.buildablePlatform(expanded) { "Dockerfile:\(line): FROM --platform=\(platform): \($0)" }
+        }
         var run: StageRun
         if base.lowercased() == "scratch" {
             let state = BuildState.scratch
@@ -309,6 +335,12 @@ final class BuildSession {
             run = StageRun(state: state, id: try state.imageID())
         } else {
             let state = try imageState(base, line: stage.source.startLine, instruction: "FROM")
+            let image = Platform(architecture: state.state.config.architecture, os: state.state.config.os,
+                                 variant: state.state.config.variant)
+            if !image.architecture.isEmpty, !image.isCompatible(with: .host) {
+                throw stepError(stage.source.startLine, "FROM \(base): the image is for \(image) and Pier cannot run it on this "
+                                + "\(Platform.host) machine (no emulation); use an image for \(Platform.host)")
+            }
             run = StageRun(state: state.state, id: state.id)
         }
         try emit(" ---> \(run.id.shortID)\n")

@@ -106,6 +106,7 @@ extension Router {
         options.tags = request.query.all("t").filter { !$0.isEmpty }
         if let dockerfile = request.query["dockerfile"], !dockerfile.isEmpty { options.dockerfile = dockerfile }
         if let target = request.query["target"], !target.isEmpty { options.target = target }
+        if let platform = request.query["platform"], !platform.isEmpty { options.platform = platform }
         options.noCache = request.query.bool("nocache")
         options.quiet = request.query.bool("q")
         if let text = request.query["buildargs"], !text.isEmpty {
