@@ -1,8 +1,9 @@
 import Foundation
 import Testing
 
-/// What a build takes besides its context: secrets (`--secret`, `RUN --mount=type=secret`) and
-/// the platform (`--platform`, `FROM --platform`), through the real `pier` and docker CLIs.
+/// What a build takes besides a context directory: secrets (`--secret`, `RUN --mount=type=secret`),
+/// the platform (`--platform`, `FROM --platform`) and a Git URL as the context, through the real
+/// `pier` and docker CLIs.
 @Suite(.serialized) struct BuildInputTests {
     typealias Context = BuildTests.Context
 
@@ -155,6 +156,108 @@ import Testing
             let refused = run("/usr/bin/env", ["docker", "build", "--platform", "linux/s390x", context.path], environment: environment)
             #expect(refused.status != 0)
             #expect(refused.stderr.contains("no emulation"), "\(refused)")
+        }
+    }
+
+    /// A repository served by `git daemon` on loopback for the length of a test.
+    final class GitServer {
+        let base: Context
+        let port: Int
+        let pid: pid_t
+
+        init(_ files: [String: String], branches: [String: [String: String]] = [:], tag: String? = nil) throws {
+            base = try Context([:])
+            let work = base.path + "/work"
+            func git(_ arguments: [String]) throws {
+                let result = run("/usr/bin/env", ["git", "-C", work, "-c", "user.name=Pier", "-c", "user.email=pier@example.com"]
+                                 + arguments)
+                guard result.status == 0 else { throw TestFailure("git \(arguments): \(result)") }
+            }
+            for (name, contents) in files { try base.write("work/" + name, contents) }
+            try git(["init", "-q", "-b", "main"])
+            try git(["add", "-A"])
+            try git(["commit", "-q", "-m", "first"])
+            if let tag { try git(["tag", tag]) }
+            for (branch, changes) in branches.sorted(by: { $0.key < $1.key }) {
+                try git(["checkout", "-q", "-b", branch, "main"])
+                for (name, contents) in changes { try base.write("work/" + name, contents) }
+                try git(["add", "-A"])
+                try git(["commit", "-q", "-m", branch])
+            }
+            try git(["checkout", "-q", "main"])
+            let cloned = run("/usr/bin/env", ["git", "clone", "-q", "--bare", work, base.path + "/served/app.git"])
+            guard cloned.status == 0 else { throw TestFailure("git clone --bare: \(cloned)") }
+            port = Int.random(in: 20000...40000)
+            guard let pid = spawn("/usr/bin/env", ["git", "daemon", "--export-all", "--base-path=\(base.path)/served",
+                                                   "--listen=127.0.0.1", "--port=\(port)", "--reuseaddr", base.path + "/served"],
+                                  environment: nil, stdin: "/dev/null", stdout: "/dev/null", stderr: "/dev/null") else {
+                throw TestFailure("cannot start git daemon")
+            }
+            self.pid = pid
+            for _ in 0..<50 where run("/usr/bin/env", ["git", "ls-remote", url]).status != 0 { usleep(100_000) }
+        }
+
+        var url: String { "git://127.0.0.1:\(port)/app.git" }
+
+        func commit(of ref: String) -> String {
+            run("/usr/bin/env", ["git", "-C", base.path + "/served/app.git", "rev-parse", ref]).stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+
+        func stop() {
+            kill(pid, SIGKILL)
+            _ = waitForExit(pid)
+        }
+    }
+
+    @Test func gitURLContextsAreClonedByPierd() throws {
+        try withDaemon { daemon in
+            try daemon.bootstrapBusybox()
+            let server = try GitServer([
+                "Dockerfile": "FROM busybox\nCOPY . /src\nCMD [\"sh\", \"-c\", \"cd /src && find . -type f | sort && cat version\"]\n",
+                "version": "main\n",
+                ".dockerignore": "notes.md\n",
+                "notes.md": "not for the image\n",
+                "web/Dockerfile": "FROM busybox\nCOPY page.html /www/\nCMD [\"cat\", \"/www/page.html\"]\n",
+                "web/page.html": "<p>v1</p>\n",
+            ], branches: ["feature": ["version": "feature\n", "web/page.html": "<p>feature</p>\n"]], tag: "v1")
+            defer { server.stop() }
+
+            let root = daemon.pier(["build", "-q", "-t", "from-git", server.url])
+            #expect(root.status == 0, "\(root)")
+            let files = daemon.pier(["run", "--rm", "from-git"])
+            // No .git, nothing .dockerignore excludes.
+            #expect(files.stdout == "./.dockerignore\n./Dockerfile\n./version\n./web/Dockerfile\n./web/page.html\nmain\n", "\(files)")
+
+            let branch = daemon.pier(["build", "-q", "-t", "branch", server.url + "#feature:web"])
+            #expect(branch.status == 0, "\(branch)")
+            #expect(daemon.pier(["run", "--rm", "branch"]).stdout == "<p>feature</p>\n")
+            let tag = daemon.pier(["build", "-q", "-t", "tag", server.url + "#v1:web"])
+            #expect(tag.status == 0, "\(tag)")
+            #expect(daemon.pier(["run", "--rm", "tag"]).stdout == "<p>v1</p>\n")
+            let commit = daemon.pier(["build", "-q", "-t", "commit", server.url + "#" + server.commit(of: "feature")])
+            #expect(commit.status == 0, "\(commit)")
+            #expect(daemon.pier(["run", "--rm", "commit"]).stdout.hasSuffix("feature\n"))
+
+            let unknownRef = daemon.pier(["build", server.url + "#nosuch"])
+            #expect(unknownRef.status != 0)
+            #expect(unknownRef.stderr.contains("Git context \(server.url): unknown ref nosuch"), "\(unknownRef)")
+            let missingDirectory = daemon.pier(["build", server.url + "#main:nope"])
+            #expect(missingDirectory.stderr.contains("Git context \(server.url): there is no directory nope in main"),
+                    "\(missingDirectory)")
+            let unreachable = daemon.pier(["build", "git://127.0.0.1:1/app.git"])
+            #expect(unreachable.stderr.contains("Git context: cannot fetch git://127.0.0.1:1/app.git"), "\(unreachable)")
+            let notGit = daemon.pier(["build", "https://127.0.0.1:1/context.tar"])
+            #expect(notGit.status != 0, "\(notGit)")
+
+            // The docker CLI clones a Git context itself (the legacy builder's way) and sends a tar.
+            try requirePeer("docker")
+            var environment = daemon.environment
+            environment["DOCKER_BUILDKIT"] = "0"
+            let docker = run("/usr/bin/env", ["docker", "build", "-t", "docker-git", server.url + "#feature:web"],
+                             environment: environment)
+            #expect(docker.status == 0, "\(docker)")
+            #expect(daemon.pier(["run", "--rm", "docker-git"]).stdout == "<p>feature</p>\n")
         }
     }
 }

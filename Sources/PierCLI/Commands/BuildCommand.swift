@@ -57,14 +57,22 @@ struct Build: ParsableCommand {
             headers.append((BuildSecrets.headerName, BuildSecrets(values).headerValue))
         }
 
-        let source = try ContextSource(context: context, dockerfile: file)
-        query.append(("dockerfile", source.dockerfileName))
-        let response = try call {
-            try client.send("POST", "/build", query: query, body: .stream(fd: source.fd, contentType: "application/x-tar"),
-                            headers: headers)
+        let response: HTTPResponse
+        if GitContextURL(context) != nil {
+            // pierd clones the repository itself: nothing to send but its URL.
+            query.append(("remote", context))
+            query.append(("dockerfile", file ?? "Dockerfile"))
+            response = try call { try client.send("POST", "/build", query: query, headers: headers) }
+        } else {
+            let source = try ContextSource(context: context, dockerfile: file)
+            query.append(("dockerfile", source.dockerfileName))
+            response = try call {
+                try client.send("POST", "/build", query: query, body: .stream(fd: source.fd, contentType: "application/x-tar"),
+                                headers: headers)
+            }
+            source.finish()
+            if let failure = source.failure { throw CLIError("error sending the build context: \(failure)") }
         }
-        source.finish()
-        if let failure = source.failure { throw CLIError("error sending the build context: \(failure)") }
         if response.status >= 400 { try call { try response.throwIfError(try response.readAll()) } }
         var printer = BuildPrinter(mode: mode)
         var imageID: String?

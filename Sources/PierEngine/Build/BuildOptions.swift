@@ -1,3 +1,4 @@
+import PierAPI
 import PierOCI
 import Synchronization
 
@@ -25,6 +26,8 @@ public struct BuildOptions: Sendable {
     public var secrets: [String: [UInt8]] = [:]
     /// `--platform`: must be the host's (Pier runs what it builds natively, without emulation).
     public var platform: String?
+    /// `remote`: a Git repository to clone as the context (the request's body is then empty).
+    public var remote: GitContextURL?
 
     public init() {}
 }

@@ -61,7 +61,11 @@ public final class Builder: Sendable {
             logger.debug("build finished", metadata: ["elapsed": "\(ContinuousClock.now - started)"])
         }
         do {
-            try session.receive(context)
+            if let remote = options.remote {
+                try session.fetchGitContext(remote)
+            } else {
+                try session.receive(context)
+            }
             logger.debug("build context received", metadata: ["elapsed": "\(ContinuousClock.now - started)"])
             return try session.run()
         } catch {

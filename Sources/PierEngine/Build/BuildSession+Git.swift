@@ -1,0 +1,87 @@
+import Foundation
+import PierAPI
+
+/// A Git repository as the build context (`pier build https://host/repo.git#ref:subdir`, the
+/// `remote` parameter of `POST /build`): pierd fetches the ref (shallow, with its submodules)
+/// into the build's scratch directory and the context is the subdirectory, without `.git`, as
+/// BuildKit does by default. The context's .dockerignore applies to COPY as for any context.
+extension BuildSession {
+    func fetchGitContext(_ remote: GitContextURL) throws {
+        let shown = remote.repository
+        if let ref = remote.ref, ref.hasPrefix("-") || ref.contains("..") {
+            throw EngineError(.invalidArgument, "Git context \(shown): invalid ref \"\(ref)\"")
+        }
+        let checkout = workDirectory + "/git"
+        try BuildSession.git(["init", "-q", checkout], what: "prepare a checkout of \(shown)")
+        try BuildSession.git(["-C", checkout, "remote", "add", "origin", remote.fetchURL], what: "prepare a checkout of \(shown)")
+        let ref = remote.ref ?? "HEAD"
+        do {
+            try BuildSession.git(["-C", checkout, "fetch", "-q", "--depth", "1", "origin", ref], what: "fetch \(shown)")
+            try BuildSession.git(["-C", checkout, "checkout", "-q", "FETCH_HEAD"], what: "check out \(ref) of \(shown)")
+        } catch is EngineError where BuildSession.isCommitHash(ref) {
+            // A server that will not send a commit by its hash: fetch the branches and tags, then check it out.
+            try BuildSession.git(["-C", checkout, "fetch", "-q", "--tags", "origin", "+refs/heads/*:refs/remotes/origin/*"],
+                                 what: "fetch \(shown)")
+            try BuildSession.git(["-C", checkout, "checkout", "-q", ref], what: "check out \(ref) of \(shown)",
+                                 unknown: "unknown ref \(ref) in \(shown): no such commit")
+        } catch let error as EngineError where error.message.contains("couldn't find remote ref") {
+            throw EngineError(.invalidArgument, "Git context \(shown): unknown ref \(ref): the repository has no such "
+                              + "branch, tag or commit")
+        }
+        try BuildSession.git(["-C", checkout, "submodule", "update", "-q", "--init", "--recursive", "--depth", "1"],
+                             what: "fetch the submodules of \(shown)")
+
+        var source = checkout
+        if let subdirectory = remote.subdirectory {
+            var parts: [Substring] = []
+            for part in subdirectory.split(separator: "/") where part != "." {
+                guard part != ".." else {
+                    throw EngineError(.invalidArgument, "Git context \(shown): subdirectory \(subdirectory) climbs out of the repository")
+                }
+                parts.append(part)
+            }
+            source = checkout + "/" + parts.joined(separator: "/")
+            var isDirectory: ObjCBool = false
+            let real = URL(fileURLWithPath: source).resolvingSymlinksInPath().path
+            guard FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory), isDirectory.boolValue,
+                  real.hasPrefix(URL(fileURLWithPath: checkout).resolvingSymlinksInPath().path + "/") else {
+                throw EngineError(.invalidArgument, "Git context \(shown): there is no directory \(subdirectory) in \(ref)")
+            }
+            source = real
+        }
+        try? FileManager.default.removeItem(atPath: source + "/.git")
+        try FileManager.default.removeItem(atPath: contextDirectory)
+        try FileManager.default.moveItem(atPath: source, toPath: contextDirectory)
+    }
+
+    static func isCommitHash(_ ref: String) -> Bool {
+        (7...64).contains(ref.count) && ref.allSatisfy(\.isHexDigit)
+    }
+
+    /// Runs git without a terminal prompt and only over network transports (no `file://` or
+    /// `ext::` that would read the daemon's machine); a failure carries git's last lines.
+    static func git(_ arguments: [String], what: String, unknown: String? = nil) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["git"] + arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["GIT_TERMINAL_PROMPT"] = "0"
+        environment["GIT_ALLOW_PROTOCOL"] = "https:http:git:ssh"
+        environment["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes"
+        process.environment = environment
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        do { try process.run() } catch {
+            throw EngineError(.internalError, "cannot \(what): git is not installed on the daemon's machine (\(error))")
+        }
+        let output = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            if let unknown { throw EngineError(.invalidArgument, "Git context: " + unknown) }
+            let tail = String(decoding: output, as: UTF8.self).split(separator: "\n").suffix(3).joined(separator: "\n")
+            throw EngineError(.invalidArgument, "Git context: cannot \(what): \(tail)")
+        }
+    }
+}
