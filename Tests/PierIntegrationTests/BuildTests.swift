@@ -214,6 +214,75 @@ import Testing
         }
     }
 
+    @Test func independentStagesRunAtOnce() throws {
+        try withDaemon { daemon in
+            try daemon.bootstrapBusybox()
+            // /proc/uptime is the machine's clock in every container: the stages' times compare.
+            let context = try Context([
+                "Dockerfile": """
+                FROM busybox AS a
+                RUN cut -d' ' -f1 /proc/uptime > /start && sleep 1 && cut -d' ' -f1 /proc/uptime > /end && echo a slept
+                FROM busybox AS b
+                RUN cut -d' ' -f1 /proc/uptime > /start && sleep 1 && cut -d' ' -f1 /proc/uptime > /end && echo b slept
+                FROM busybox
+                COPY --from=a /start /a.start
+                COPY --from=a /end /a.end
+                COPY --from=b /start /b.start
+                COPY --from=b /end /b.end
+                CMD ["cat", "/a.start", "/a.end", "/b.start", "/b.end"]
+                """,
+            ])
+            let built = build(daemon, context, ["-t", "parallel"])
+            #expect(built.status == 0, "\(built)")
+            // Docker's numbering and order, as if the stages had run one after another.
+            let steps = built.stdout.split(separator: "\n").filter { $0.hasPrefix("Step ") }
+                .map { Int($0.dropFirst(5).prefix { $0 != "/" }) ?? 0 }
+            #expect(steps == Array(1...10), "\(built.stdout)")
+            let a = try #require(built.stdout.range(of: "a slept\n"))
+            let b = try #require(built.stdout.range(of: "b slept\n"))
+            let third = try #require(built.stdout.range(of: "Step 3/10 : FROM busybox AS b"))
+            #expect(a.upperBound <= third.lowerBound && third.upperBound <= b.lowerBound, "\(built.stdout)")
+            let times = daemon.pier(["run", "--rm", "parallel"]).stdout.split(separator: "\n").compactMap { Double($0) }
+            try #require(times.count == 4, "\(times)")
+            #expect(times[1] - times[0] >= 1 && times[3] - times[2] >= 1, "\(times)")
+            // Two one-second sleeps within well under two seconds: they ran at once.
+            #expect(max(times[1], times[3]) - min(times[0], times[2]) < 1.6, "\(times)")
+
+            // The image does not depend on which stage finished first.
+            try context.write("Dockerfile", """
+                FROM busybox AS a
+                RUN sleep 0.$RANDOM && echo a > /a
+                FROM busybox AS b
+                RUN sleep 0.$RANDOM && echo b > /b
+                FROM busybox
+                COPY --from=b /b /
+                COPY --from=a /a /
+                """)
+            let epoch = ["build", "-q", "--no-cache", "--build-arg", "SOURCE_DATE_EPOCH=1700000000", context.path]
+            let once = daemon.pier(epoch).stdout
+            let twice = daemon.pier(epoch).stdout
+            #expect(once.hasPrefix("sha256:") && once == twice, "\(once) \(twice)")
+
+            // A failing stage stops the others (their RUN is killed) and is the build's error.
+            try context.write("Dockerfile", """
+                FROM busybox AS slow
+                RUN sleep 20 && echo "slow fin""ished"
+                FROM busybox AS failing
+                RUN echo failing now && exit 4
+                FROM busybox
+                COPY --from=slow /etc/hostname /slow
+                COPY --from=failing /etc/hostname /failing
+                """)
+            let started = Date()
+            let failed = build(daemon, context)
+            #expect(failed.status != 0)
+            #expect(failed.stderr.contains("returned a non-zero code: 4"), "\(failed)")
+            #expect(failed.stdout.contains("failing now"), "\(failed)")
+            #expect(!failed.stdout.contains("slow finished"))
+            #expect(Date().timeIntervalSince(started) < 15, "the slow stage was not stopped")
+        }
+    }
+
     @Test func badInputSaysWhatIsWrong() throws {
         try withDaemon { daemon in
             try daemon.bootstrapBusybox()

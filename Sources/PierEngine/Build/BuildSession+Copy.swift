@@ -66,7 +66,7 @@ extension BuildSession {
             flags += "--from=\(name) "
             let state: BuildState
             if let index = stageIndex(name) {
-                guard let result = results[index] else {
+                guard let result = shared.result(index) else {
                     throw stepError(line, "COPY --from=\(name): the stage has not been built (is it a later stage?)")
                 }
                 state = result

@@ -18,7 +18,7 @@ extension BuildSession {
             throw stepError(line, "FROM cannot appear inside a stage")
         case .arg(let arguments):
             for argument in arguments {
-                consumedArguments.insert(argument.name)
+                shared.consume(argument.name)
                 if let given = options.buildArgs[argument.name], let given {
                     run.arguments[argument.name] = given
                 } else if let value = argument.defaultValue {

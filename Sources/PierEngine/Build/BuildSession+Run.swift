@@ -109,7 +109,7 @@ extension BuildSession {
                     var tree = SourceTree(root: contextDirectory, ignore: ignore)
                     if let from = mount.from {
                         let state: BuildState
-                        if let index = stageIndex(from), let result = results[index] {
+                        if let index = stageIndex(from), let result = shared.result(index) {
                             state = result
                         } else {
                             state = try imageState(from, line: line, instruction: "RUN --mount from=\(from):").state
