@@ -6,6 +6,9 @@ import Foundation
 /// base64 of a JSON object `{"<id>": "<base64 of the value>"}`.
 public struct BuildSecrets: Sendable, Equatable {
     public static let headerName = "X-Pier-Build-Secrets"
+    /// The longest header value pierd reads: its HTTP decoder takes 80 KiB of headers in all
+    /// (SwiftNIO's default), and the values are base64 twice (about 44 KiB of secrets in all).
+    public static let maximumHeaderLength = 78 * 1024
 
     /// Secret id → value.
     public var values: [String: [UInt8]]

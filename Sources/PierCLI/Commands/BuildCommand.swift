@@ -54,7 +54,12 @@ struct Build: ParsableCommand {
                 let source = try SecretSource(parsing: item)
                 values[source.id] = try source.read()
             }
-            headers.append((BuildSecrets.headerName, BuildSecrets(values).headerValue))
+            let header = BuildSecrets(values).headerValue
+            guard header.utf8.count <= BuildSecrets.maximumHeaderLength else {
+                throw CLIError("the secrets are too large to send: \(header.utf8.count / 1024) KiB encoded, at most "
+                               + "\(BuildSecrets.maximumHeaderLength / 1024) KiB (about 44 KiB of secret values in all)")
+            }
+            headers.append((BuildSecrets.headerName, header))
         }
 
         let response: HTTPResponse
