@@ -44,9 +44,9 @@ extension BuildSession {
         let environment = (config.Env ?? []) + arguments.map { "\($0.key)=\($0.value)" } + prepared.environment
         if !prepared.keys.isEmpty { createdBy = prepared.keys.joined(separator: " ") + " " + createdBy }
         let requests = prepared.requests
-        let mountPoints = prepared.fileTargets
+        let fileTargets = prepared.fileTargets
         try commitStep(&run, createdBy: createdBy, layer: true) { state in
-            let layer = try runContainer(argv, environment: environment, mounts: requests, mountPoints: mountPoints,
+            let layer = try runContainer(argv, environment: environment, mounts: requests, fileTargets: fileTargets,
                                          isolated: instruction.network == .none, state: state, line: line,
                                          display: instruction.command.isExecForm ? BuildSession.jsonArray(argv) : argv.joined(separator: " "))
             state.layers.append(layer)
@@ -203,8 +203,9 @@ extension BuildSession {
         return script + "\n"
     }
 
-    /// Runs `argv` in a fresh container on `state`'s layers; returns its changes as a committed layer.
-    func runContainer(_ argv: [String], environment: [String], mounts: [MountRequest] = [], mountPoints: [String] = [],
+    /// Runs `argv` in a fresh container on `state`'s layers; returns its changes as a committed layer
+    /// (without the mount points the runtime made for the files bound at `fileTargets`).
+    func runContainer(_ argv: [String], environment: [String], mounts: [MountRequest] = [], fileTargets: [String] = [],
                       isolated: Bool = false,
                       state: BuildState, line: Int, display: String) throws -> BuildLayer {
         let id = ContainerService.newID()
@@ -292,7 +293,7 @@ extension BuildSession {
         try emit("Removing intermediate container \(id.prefix(12))\n")
         let upper = directory + "/upper"
         BuildSession.removeMountPoints(upper: upper, lowerDirs: lowerDirs)
-        for target in mountPoints { BuildSession.removeFileMountPoint(target, upper: upper, lowerDirs: lowerDirs) }
+        for target in fileTargets { BuildSession.removeFileMountPoint(target, upper: upper, lowerDirs: lowerDirs) }
         let committed = try builder.transfer.commitLayer(directory: upper, parentChainID: state.layers.last?.chainID,
                                                          overlayUpper: true, token: token,
                                                          sourceDateEpoch: sourceDateEpoch)
