@@ -12,23 +12,23 @@ extension BuildSession {
             throw EngineError(.invalidArgument, "Git context \(shown): invalid ref \"\(ref)\"")
         }
         let checkout = workDirectory + "/git"
-        try BuildSession.git(["init", "-q", checkout], what: "prepare a checkout of \(shown)")
-        try BuildSession.git(["-C", checkout, "remote", "add", "origin", remote.fetchURL], what: "prepare a checkout of \(shown)")
+        try git(["init", "-q", checkout], what: "prepare a checkout of \(shown)")
+        try git(["-C", checkout, "remote", "add", "origin", remote.fetchURL], what: "prepare a checkout of \(shown)")
         let ref = remote.ref ?? "HEAD"
         do {
-            try BuildSession.git(["-C", checkout, "fetch", "-q", "--depth", "1", "origin", ref], what: "fetch \(shown)")
-            try BuildSession.git(["-C", checkout, "checkout", "-q", "FETCH_HEAD"], what: "check out \(ref) of \(shown)")
+            try git(["-C", checkout, "fetch", "-q", "--depth", "1", "origin", ref], what: "fetch \(shown)")
+            try git(["-C", checkout, "checkout", "-q", "FETCH_HEAD"], what: "check out \(ref) of \(shown)")
         } catch is EngineError where BuildSession.isCommitHash(ref) {
             // A server that will not send a commit by its hash: fetch the branches and tags, then check it out.
-            try BuildSession.git(["-C", checkout, "fetch", "-q", "--tags", "origin", "+refs/heads/*:refs/remotes/origin/*"],
+            try git(["-C", checkout, "fetch", "-q", "--tags", "origin", "+refs/heads/*:refs/remotes/origin/*"],
                                  what: "fetch \(shown)")
-            try BuildSession.git(["-C", checkout, "checkout", "-q", ref], what: "check out \(ref) of \(shown)",
+            try git(["-C", checkout, "checkout", "-q", ref], what: "check out \(ref) of \(shown)",
                                  unknown: "unknown ref \(ref) in \(shown): no such commit")
         } catch let error as EngineError where error.message.contains("couldn't find remote ref") {
             throw EngineError(.invalidArgument, "Git context \(shown): unknown ref \(ref): the repository has no such "
                               + "branch, tag or commit")
         }
-        try BuildSession.git(["-C", checkout, "submodule", "update", "-q", "--init", "--recursive", "--depth", "1"],
+        try git(["-C", checkout, "submodule", "update", "-q", "--init", "--recursive", "--depth", "1"],
                              what: "fetch the submodules of \(shown)")
 
         var source = checkout
@@ -59,8 +59,9 @@ extension BuildSession {
     }
 
     /// Runs git without a terminal prompt and only over network transports (no `file://` or
-    /// `ext::` that would read the daemon's machine); a failure carries git's last lines.
-    static func git(_ arguments: [String], what: String, unknown: String? = nil) throws {
+    /// `ext::` that would read the daemon's machine); a failure carries git's last lines. A client
+    /// that goes away (Ctrl-C) stops it, as it stops a RUN.
+    func git(_ arguments: [String], what: String, unknown: String? = nil) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["git"] + arguments
@@ -76,12 +77,22 @@ extension BuildSession {
         do { try process.run() } catch {
             throw EngineError(.internalError, "cannot \(what): git is not installed on the daemon's machine (\(error))")
         }
-        let output = errors.fileHandleForReading.readDataToEndOfFile()
+        let output = OutputTail()
+        let reader = DispatchSemaphore(value: 0)
+        let handle = errors.fileHandleForReading
+        Thread.detachNewThread {
+            output.add(String(decoding: handle.readDataToEndOfFile(), as: UTF8.self))
+            reader.signal()
+        }
+        // git's standard error closes when it (and what it started) has finished.
+        while reader.wait(timeout: .now() + .milliseconds(100)) == .timedOut {
+            if cancellation.isCancelled, process.isRunning { process.terminate() }
+        }
         process.waitUntilExit()
+        if cancellation.isCancelled { throw EngineError(.internalError, "build cancelled") }
         guard process.terminationStatus == 0 else {
             if let unknown { throw EngineError(.invalidArgument, "Git context: " + unknown) }
-            let tail = String(decoding: output, as: UTF8.self).split(separator: "\n").suffix(3).joined(separator: "\n")
-            throw EngineError(.invalidArgument, "Git context: cannot \(what): \(tail)")
+            throw EngineError(.invalidArgument, "Git context: cannot \(what): " + output.lines(3).joined(separator: "\n"))
         }
     }
 }
