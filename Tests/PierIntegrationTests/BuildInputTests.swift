@@ -213,7 +213,7 @@ import Testing
         }
     }
 
-    @Test func gitURLContextsAreClonedByPierd() throws {
+    @Test func gitURLContextsAndADDSourcesAreClonedByPierd() throws {
         try withDaemon { daemon in
             try daemon.bootstrapBusybox()
             let server = try GitServer([
@@ -249,9 +249,28 @@ import Testing
             #expect(missingDirectory.stderr.contains("Git context \(server.url): there is no directory nope in main"),
                     "\(missingDirectory)")
             let unreachable = daemon.pier(["build", "git://127.0.0.1:1/app.git"])
-            #expect(unreachable.stderr.contains("Git context: cannot fetch git://127.0.0.1:1/app.git"), "\(unreachable)")
+            #expect(unreachable.stderr.contains("Git context git://127.0.0.1:1/app.git: cannot fetch"), "\(unreachable)")
             let notGit = daemon.pier(["build", "https://127.0.0.1:1/context.tar"])
             #expect(notGit.status != 0, "\(notGit)")
+
+            // ADD of a Git URL: the checkout of the ref (its subdirectory), without .git unless --keep-git-dir.
+            let add = try Context([
+                "Dockerfile": """
+                FROM busybox
+                ADD \(server.url)#v1:web /www/
+                ADD --keep-git-dir=true \(server.url)#feature /repo
+                CMD ["sh", "-c", "ls -A /www; cat /repo/version; test -d /repo/.git && echo has .git"]
+                """,
+            ])
+            let added = daemon.pier(["build", "-q", "-t", "added", add.path])
+            #expect(added.status == 0, "\(added)")
+            #expect(daemon.pier(["run", "--rm", "added"]).stdout == "Dockerfile\npage.html\nfeature\nhas .git\n")
+            try add.write("Dockerfile", "FROM busybox\nADD \(server.url)#nosuch /x\n")
+            let addUnknown = daemon.pier(["build", add.path])
+            #expect(addUnknown.stderr.contains("Dockerfile:2: ADD \(server.url)#nosuch: unknown ref nosuch"), "\(addUnknown)")
+            try add.write("Dockerfile", "FROM busybox\nCOPY \(server.url) /x\n")
+            let copy = daemon.pier(["build", add.path])
+            #expect(copy.stderr.contains("Dockerfile:2: COPY \(server.url): COPY cannot fetch Git repositories; use ADD"), "\(copy)")
 
             // The docker CLI clones a Git context itself (the legacy builder's way) and sends a tar.
             try requirePeer("docker")

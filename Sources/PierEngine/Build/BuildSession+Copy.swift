@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import PierAPI
 import PierArchive
 import PierDockerfile
 import PierOCI
@@ -20,6 +21,8 @@ struct CopyRequest {
     var checksum: String? = nil
     /// `COPY --parents`: each source keeps its path (from a `/./` in it on) under the destination.
     var parents = false
+    /// `ADD --keep-git-dir`: a Git source keeps its `.git`.
+    var keepGitDirectory = false
 }
 
 /// Where COPY reads: the build context (with its .dockerignore) or another stage's or image's
@@ -89,21 +92,30 @@ extension BuildSession {
         var matches: [SourceMatch] = []
         var downloaded: Set<Int> = []   // indexes of matches fetched from URLs: never unpacked
         var keptPaths: [Int: String] = [:]   // COPY --parents: index of a match → its path under the destination
+        var gitTrees: [Int: SourceTree] = [:]   // ADD of a Git URL: index of a match → its checkout
         for source in request.sources {
             let expanded = try expand(source)
+            // A Git repository (`https://host/repo.git#ref:dir`, `git://…`, `git@…`; not `github.com/…`,
+            // which may be a directory of the context): its checkout, fetched on every build.
+            if !expanded.hasPrefix("github.com/"), let remote = GitContextURL(expanded) {
+                guard request.keyword == "ADD" else {
+                    throw stepError(line, "COPY \(expanded): COPY cannot fetch Git repositories; use ADD")
+                }
+                let directory = try checkOutGit(remote, into: try makeScratchDirectory("git"), label: "Dockerfile:\(line): ADD \(expanded)",
+                                                keepGitDirectory: request.keepGitDirectory)
+                var info = stat()
+                lstat(directory, &info)
+                matches.append(SourceMatch(host: directory, relative: "", info: info))
+                gitTrees[matches.count - 1] = SourceTree(root: directory)
+                continue
+            }
             if expanded.hasPrefix("http://") || expanded.hasPrefix("https://") {
                 guard request.keyword == "ADD" else {
                     throw stepError(line, "COPY \(expanded): COPY cannot fetch URLs; use ADD")
                 }
-                guard !expanded.hasSuffix(".git") else {
-                    throw stepError(line, "ADD \(expanded): git sources are not supported by Pier's builder yet")
-                }
                 matches.append(try download(expanded, checksum: try request.checksum.map(expand), line: line))
                 downloaded.insert(matches.count - 1)
                 continue
-            }
-            if expanded.hasPrefix("git@") {
-                throw stepError(line, "\(request.keyword) \(expanded): git sources are not supported by Pier's builder yet")
             }
             let relative = try treeRelative(expanded, line: line)
             let dropped = request.parents ? try parentsPivotDepth(expanded, line: line) : 0
@@ -152,7 +164,7 @@ extension BuildSession {
                 target = match.isDirectory || unpack ? destination
                     : intoDirectory ? BuildSession.join(destination, (match.relative as NSString).lastPathComponent) : destination
             }
-            let entries = try walk(match, tree: tree, excludes: excludes)
+            let entries = try walk(match, tree: gitTrees[index] ?? tree, excludes: excludes)
             feed("\(target)\u{0}\(unpack ? "archive" : "tree")\n")
             for entry in entries { try hashEntry(entry, into: &hasher) }
             plans.append((match, target, unpack, entries))

@@ -153,7 +153,7 @@ extension BuildSession {
             let request = CopyRequest(
                 keyword: "ADD", sources: add.sources, inlineFiles: add.inlineFiles, destination: add.destination,
                 from: nil, chown: add.chown, chmod: add.chmod, unpacksArchives: add.unpack ?? true, exclude: add.exclude,
-                checksum: add.checksum)
+                checksum: add.checksum, keepGitDirectory: add.keepGitDir ?? false)
             try copyStep(request, line: line, run: &run)
         }
     }
