@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `build` of a 4-step Dockerfile FROM busybox, cold (--no-cache) and fully cached: Pier against
-# Docker's legacy builder (DOCKER_BUILDKIT=0), the same Dockerfile and context for both.
+# `build` of a 4-step Dockerfile FROM busybox, cold (--no-cache) and fully cached, and of a 1 GiB
+# context that .dockerignore mostly excludes: Pier against Docker's legacy builder
+# (DOCKER_BUILDKIT=0), the same Dockerfile and context for both.
 source "$(dirname "$0")/lib.sh"
 trap stop_all EXIT
 # PIER_BIN=<dir with pier, pierd, pier-shim> measures an existing release build instead of making one.
@@ -28,7 +29,24 @@ hyperfine -N --warmup 3 --runs 40 --export-json "$WORK/build-cached.json" \
     -n "pier build (cached)" "$PIER build -q $CONTEXT" \
     -n "docker legacy build (cached)" "$legacy $CONTEXT"
 
+# A 1 GiB context whose .dockerignore leaves out nearly all of it (datasets, checkpoints, a venv):
+# what is excluded must not be read, and excluded directories not even walked (no `!` pattern
+# could bring anything below them back). Target: sent and built in well under a second.
+BIG="$WORK/big-context"
+rm -rf "$BIG" && mkdir -p "$BIG/data/raw" "$BIG/checkpoints" "$BIG/src"
+for i in $(seq 1 1000); do fallocate -l 1M "$BIG/data/raw/part-$i.bin"; done
+for i in 1 2; do fallocate -l 12M "$BIG/checkpoints/epoch-$i.pt"; done
+mkdir -p "$BIG/.venv/lib" && for i in $(seq 1 2000); do echo "x = $i" >"$BIG/.venv/lib/mod$i.py"; done
+echo 'print("train")' >"$BIG/src/train.py"
+printf 'data\ncheckpoints\n.venv\n*.log\n' >"$BIG/.dockerignore"
+printf 'FROM busybox\nCOPY src /app/src\nCMD ["cat", "/app/src/train.py"]\n' >"$BIG/Dockerfile"
+echo "big context: $(du -sh --apparent-size "$BIG" | cut -f1), sent: $(cd "$BIG" && du -ch --apparent-size src Dockerfile .dockerignore | tail -n 1 | cut -f1)"
+hyperfine -N --warmup 2 --runs 20 --export-json "$WORK/build-big.json" \
+    -n "pier build (1 GiB context, mostly ignored)" "$PIER build -q $BIG" \
+    -n "docker legacy build (1 GiB context, mostly ignored)" "$legacy $BIG"
+
 echo
 echo "machine: $(machine)"
 echo "4-step FROM busybox, cold:   pier $(median_ms "$WORK/build-cold.json" 0) ms, docker legacy $(median_ms "$WORK/build-cold.json" 1) ms"
 echo "4-step FROM busybox, cached: pier $(median_ms "$WORK/build-cached.json" 0) ms, docker legacy $(median_ms "$WORK/build-cached.json" 1) ms"
+echo "1 GiB context, mostly ignored, cached: pier $(median_ms "$WORK/build-big.json" 0) ms, docker legacy $(median_ms "$WORK/build-big.json" 1) ms"

@@ -214,6 +214,76 @@ import Testing
         }
     }
 
+    @Test func independentStagesRunAtOnce() throws {
+        try withDaemon { daemon in
+            try daemon.bootstrapBusybox()
+            // /proc/uptime is the machine's clock in every container: the stages' times compare.
+            let context = try Context([
+                "Dockerfile": """
+                FROM busybox AS a
+                RUN cut -d' ' -f1 /proc/uptime > /start && sleep 1 && cut -d' ' -f1 /proc/uptime > /end && echo a slept
+                FROM busybox AS b
+                RUN cut -d' ' -f1 /proc/uptime > /start && sleep 1 && cut -d' ' -f1 /proc/uptime > /end && echo b slept
+                FROM busybox
+                COPY --from=a /start /a.start
+                COPY --from=a /end /a.end
+                COPY --from=b /start /b.start
+                COPY --from=b /end /b.end
+                CMD ["cat", "/a.start", "/a.end", "/b.start", "/b.end"]
+                """,
+            ])
+            let built = build(daemon, context, ["-t", "parallel"])
+            #expect(built.status == 0, "\(built)")
+            // Docker's numbering and order, as if the stages had run one after another.
+            let steps = built.stdout.split(separator: "\n").filter { $0.hasPrefix("Step ") }
+                .map { Int($0.dropFirst(5).prefix { $0 != "/" }) ?? 0 }
+            #expect(steps == Array(1...10), "\(built.stdout)")
+            let a = try #require(built.stdout.range(of: "a slept\n"))
+            let b = try #require(built.stdout.range(of: "b slept\n"))
+            let third = try #require(built.stdout.range(of: "Step 3/10 : FROM busybox AS b"))
+            #expect(a.upperBound <= third.lowerBound && third.upperBound <= b.lowerBound, "\(built.stdout)")
+            let times = daemon.pier(["run", "--rm", "parallel"]).stdout.split(separator: "\n").compactMap { Double($0) }
+            try #require(times.count == 4, "\(times)")
+            #expect(times[1] - times[0] >= 1 && times[3] - times[2] >= 1, "\(times)")
+            // Each sleep began before the other ended, and both fit in well under two seconds: they ran at once.
+            #expect(times[0] < times[3] && times[2] < times[1], "\(times)")
+            #expect(max(times[1], times[3]) - min(times[0], times[2]) < 1.7, "\(times)")
+
+            // The image does not depend on which stage finished first.
+            try context.write("Dockerfile", """
+                FROM busybox AS a
+                RUN sleep 0.$RANDOM && echo a > /a
+                FROM busybox AS b
+                RUN sleep 0.$RANDOM && echo b > /b
+                FROM busybox
+                COPY --from=b /b /
+                COPY --from=a /a /
+                """)
+            let epoch = ["build", "-q", "--no-cache", "--build-arg", "SOURCE_DATE_EPOCH=1700000000", context.path]
+            let once = daemon.pier(epoch).stdout
+            let twice = daemon.pier(epoch).stdout
+            #expect(once.hasPrefix("sha256:") && once == twice, "\(once) \(twice)")
+
+            // A failing stage stops the others (their RUN is killed) and is the build's error.
+            try context.write("Dockerfile", """
+                FROM busybox AS slow
+                RUN sleep 20 && echo "slow fin""ished"
+                FROM busybox AS failing
+                RUN echo failing now && exit 4
+                FROM busybox
+                COPY --from=slow /etc/hostname /slow
+                COPY --from=failing /etc/hostname /failing
+                """)
+            let started = Date()
+            let failed = build(daemon, context)
+            #expect(failed.status != 0)
+            #expect(failed.stderr.contains("returned a non-zero code: 4"), "\(failed)")
+            #expect(failed.stdout.contains("failing now"), "\(failed)")
+            #expect(!failed.stdout.contains("slow finished"))
+            #expect(Date().timeIntervalSince(started) < 15, "the slow stage was not stopped")
+        }
+    }
+
     @Test func badInputSaysWhatIsWrong() throws {
         try withDaemon { daemon in
             try daemon.bootstrapBusybox()
@@ -282,6 +352,54 @@ import Testing
             let escape = build(daemon, context)
             #expect(escape.status != 0)
             #expect(escape.stderr.contains("COPY source \"escape\" not found in build context"), "\(escape)")
+        }
+    }
+
+    @Test func copyParentsKeepsTheSourcePaths() throws {
+        try withDaemon { daemon in
+            try daemon.bootstrapBusybox()
+            let context = try Context([
+                "Dockerfile": """
+                FROM busybox AS first
+                COPY --parents a/b/one.txt a/c/*.txt /dst/
+                COPY --parents ./src/./app/ /srv/
+                COPY --parents ./a/./c/two.txt /pivot
+                FROM busybox
+                COPY --from=first --parents /dst/./a/c/*.txt /again/
+                COPY --from=first /dst /dst
+                COPY --from=first /srv /srv
+                COPY --from=first /pivot /pivot
+                CMD ["find", "/dst", "/srv", "/pivot", "/again", "-type", "f"]
+                """,
+                "a/b/one.txt": "1\n",
+                "a/c/two.txt": "2\n",
+                "a/c/three.txt": "3\n",
+                "a/c/skip.md": "no\n",
+                "src/app/main.py": "print()\n",
+                "src/app/lib/util.py": "x = 1\n",
+            ])
+            let built = build(daemon, context, ["-t", "parents"])
+            #expect(built.status == 0, "\(built)")
+            let files = daemon.pier(["run", "--rm", "parents"]).stdout.split(separator: "\n").sorted()
+            #expect(files == ["/again/a/c/three.txt", "/again/a/c/two.txt", "/dst/a/b/one.txt", "/dst/a/c/three.txt",
+                              "/dst/a/c/two.txt", "/pivot/c/two.txt", "/srv/app/lib/util.py", "/srv/app/main.py"], "\(files)")
+
+            // The docker CLI only sends the Dockerfile: pierd's builder does the rest.
+            try requirePeer("docker")
+            var environment = daemon.environment
+            environment["DOCKER_BUILDKIT"] = "0"
+            try context.write("Dockerfile", "FROM busybox\nCOPY --parents a/c/two.txt /dst/\nCMD [\"cat\", \"/dst/a/c/two.txt\"]\n")
+            let docker = run("/usr/bin/env", ["docker", "build", "-t", "parents-docker", context.path], environment: environment)
+            #expect(docker.status == 0, "\(docker)")
+            #expect(daemon.docker(["run", "--rm", "parents-docker"]).stdout == "2\n")
+
+            try context.write("Dockerfile", "FROM busybox\nCOPY --parents a/*/./c/two.txt /dst/\n")
+            let glob = build(daemon, context)
+            #expect(glob.stderr.contains("Dockerfile:2: COPY --parents a/*/./c/two.txt: the part before \"/./\" cannot hold wildcards"),
+                    "\(glob)")
+            try context.write("Dockerfile", "FROM busybox\nCOPY --parents a/nothing.txt /dst/\n")
+            let missing = build(daemon, context)
+            #expect(missing.stderr.contains("Dockerfile:2: COPY source \"a/nothing.txt\" not found in build context"), "\(missing)")
         }
     }
 

@@ -23,6 +23,8 @@ struct Build: ParsableCommand {
     @Option(help: "Networking mode for the RUN instructions (RUN uses the host's network)") var network: String?
     @Flag(help: "Remove intermediate containers after a successful build (always)") var rm = false
     @Option(name: .customLong("add-host"), help: "Add a custom host-to-IP mapping (host:ip)") var addHost: [String] = []
+    @Option(help: "Set the platform of the image (only this machine's: Pier does not emulate)") var platform: String?
+    @Option(help: "Secret to expose to the build (id=NAME[,src=FILE|,env=VAR][,type=file|env])") var secret: [String] = []
     @Argument(help: "PATH | -") var context: String
 
     func run() throws {
@@ -30,6 +32,7 @@ struct Build: ParsableCommand {
         let client = try call { try daemon.client() }
         var query: [(String, String)] = tag.map { ("t", $0) }
         if let target { query.append(("target", target)) }
+        if let platform { query.append(("platform", platform)) }
         if !addHost.isEmpty { query.append(("extrahosts", addHost.joined(separator: ","))) }
         if noCache { query.append(("nocache", "1")) }
         if mode == .quiet { query.append(("q", "1")) }
@@ -43,13 +46,38 @@ struct Build: ParsableCommand {
             query.append(("labels", try jsonObject(labels)))
         }
 
-        let source = try ContextSource(context: context, dockerfile: file)
-        query.append(("dockerfile", source.dockerfileName))
-        let response = try call {
-            try client.send("POST", "/build", query: query, body: .stream(fd: source.fd, contentType: "application/x-tar"))
+        var headers: [(String, String)] = []
+        if !secret.isEmpty {
+            // Read here: the daemon gets the values, never the paths or variable names.
+            var values: [String: [UInt8]] = [:]
+            for item in secret {
+                let source = try SecretSource(parsing: item)
+                values[source.id] = try source.read()
+            }
+            let header = BuildSecrets(values).headerValue
+            guard header.utf8.count <= BuildSecrets.maximumHeaderLength else {
+                throw CLIError("the secrets are too large to send: \(header.utf8.count / 1024) KiB encoded, at most "
+                               + "\(BuildSecrets.maximumHeaderLength / 1024) KiB (about 44 KiB of secret values in all)")
+            }
+            headers.append((BuildSecrets.headerName, header))
         }
-        source.finish()
-        if let failure = source.failure { throw CLIError("error sending the build context: \(failure)") }
+
+        let response: HTTPResponse
+        if GitContextURL(context) != nil {
+            // pierd clones the repository itself: nothing to send but its URL.
+            query.append(("remote", context))
+            query.append(("dockerfile", file ?? "Dockerfile"))
+            response = try call { try client.send("POST", "/build", query: query, headers: headers) }
+        } else {
+            let source = try ContextSource(context: context, dockerfile: file)
+            query.append(("dockerfile", source.dockerfileName))
+            response = try call {
+                try client.send("POST", "/build", query: query, body: .stream(fd: source.fd, contentType: "application/x-tar"),
+                                headers: headers)
+            }
+            source.finish()
+            if let failure = source.failure { throw CLIError("error sending the build context: \(failure)") }
+        }
         if response.status >= 400 { try call { try response.throwIfError(try response.readAll()) } }
         var printer = BuildPrinter(mode: mode)
         var imageID: String?
@@ -103,6 +131,75 @@ struct Build: ParsableCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
+
+/// One `--secret` of `pier build`, as BuildKit's clients take it: `id=NAME,src=FILE` (or
+/// `type=file`), `id=NAME,env=VAR` (or `type=env,src=VAR`), or `id=NAME` alone: the variable
+/// NAME when it is set, else the file NAME.
+struct SecretSource: Equatable {
+    enum Origin: Equatable {
+        case file(String)
+        case environment(String)
+        case either(String)
+    }
+
+    var id: String
+    var origin: Origin
+
+    init(parsing specification: String) throws {
+        func failure(_ message: String) -> CLIError { CLIError("invalid --secret \(specification): \(message)") }
+        var id: String?
+        var type: String?
+        var source: String?
+        var variable: String?
+        for field in specification.split(separator: ",", omittingEmptySubsequences: false) {
+            let parts = field.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[1].isEmpty else { throw failure("\"\(field)\" is not a key=value pair") }
+            let value = String(parts[1])
+            switch parts[0].lowercased() {
+            case "id": id = value
+            case "type": type = value
+            case "src", "source": source = value
+            case "env": variable = value
+            default: throw failure("unexpected key \"\(parts[0])\" (use id, src, env or type)")
+            }
+        }
+        guard let id else { throw failure("id is required (id=NAME)") }
+        self.id = id
+        if source != nil && variable != nil { throw failure("give one source: src=FILE or env=VAR") }
+        switch type {
+        case "env": origin = .environment(variable ?? source ?? id)
+        case "file":
+            guard variable == nil else { throw failure("type=file takes src=FILE, not env=") }
+            origin = .file(source ?? id)
+        case nil:
+            origin = variable.map(Origin.environment) ?? source.map(Origin.file) ?? .either(id)
+        case let type?:
+            throw failure("unsupported type \"\(type)\" (use file or env)")
+        }
+    }
+
+    /// The secret's value, read now (the daemon never sees where it came from).
+    func read() throws -> [UInt8] {
+        let environment = ProcessInfo.processInfo.environment
+        switch origin {
+        case .environment(let name):
+            guard let value = environment[name] else {
+                throw CLIError("secret \(id): the environment variable \(name) is not set")
+            }
+            return Array(value.utf8)
+        case .file(let path):
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw CLIError("secret \(id): cannot read the file \(path)")
+            }
+            return [UInt8](data)
+        case .either(let name):
+            if let value = environment[name] { return Array(value.utf8) }
+            if let data = FileManager.default.contents(atPath: name) { return [UInt8](data) }
+            throw CLIError("secret \(id): no environment variable \(name) is set and there is no file \(name); "
+                           + "give its source with src=FILE or env=VAR")
+        }
     }
 }
 

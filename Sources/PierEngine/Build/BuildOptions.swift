@@ -1,3 +1,4 @@
+import PierAPI
 import PierOCI
 import Synchronization
 
@@ -20,6 +21,13 @@ public struct BuildOptions: Sendable {
     public var quiet = false
     /// `--add-host NAME:IP`: lines for the /etc/hosts of RUN containers.
     public var extraHosts: [String] = []
+    /// `--secret`: id → value, for `RUN --mount=type=secret`. Never part of a key, a layer or
+    /// the image config.
+    public var secrets: [String: [UInt8]] = [:]
+    /// `--platform`: must be the host's (Pier runs what it builds natively, without emulation).
+    public var platform: String?
+    /// `remote`: a Git repository to clone as the context (the request's body is then empty).
+    public var remote: GitContextURL?
 
     public init() {}
 }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import PierAPI
 import PierArchive
 import PierDockerfile
 import PierOCI
@@ -18,6 +19,10 @@ struct CopyRequest {
     var exclude: [String]
     /// `ADD --checksum` for URL sources.
     var checksum: String? = nil
+    /// `COPY --parents`: each source keeps its path (from a `/./` in it on) under the destination.
+    var parents = false
+    /// `ADD --keep-git-dir`: a Git source keeps its `.git`.
+    var keepGitDirectory = false
 }
 
 /// Where COPY reads: the build context (with its .dockerignore) or another stage's or image's
@@ -64,7 +69,7 @@ extension BuildSession {
             flags += "--from=\(name) "
             let state: BuildState
             if let index = stageIndex(name) {
-                guard let result = results[index] else {
+                guard let result = shared.result(index) else {
                     throw stepError(line, "COPY --from=\(name): the stage has not been built (is it a later stage?)")
                 }
                 state = result
@@ -81,32 +86,49 @@ extension BuildSession {
         }
         if let chown = request.chown { flags += "--chown=\(try expand(chown)) " }
         if let chmod = request.chmod { flags += "--chmod=\(try expand(chmod)) " }
+        if request.parents { flags += "--parents " }
         let excludes = request.exclude.isEmpty ? nil : try DockerIgnore(patterns: request.exclude.map(expand))
 
         var matches: [SourceMatch] = []
         var downloaded: Set<Int> = []   // indexes of matches fetched from URLs: never unpacked
+        var keptPaths: [Int: String] = [:]   // COPY --parents: index of a match → its path under the destination
+        var gitTrees: [Int: SourceTree] = [:]   // ADD of a Git URL: index of a match → its checkout
         for source in request.sources {
             let expanded = try expand(source)
+            // A Git repository (`https://host/repo.git#ref:dir`, `git://…`, `git@…`; not `github.com/…`,
+            // which may be a directory of the context): its checkout, fetched on every build.
+            if !expanded.hasPrefix("github.com/"), let remote = GitContextURL(expanded) {
+                guard request.keyword == "ADD" else {
+                    throw stepError(line, "COPY \(expanded): COPY cannot fetch Git repositories; use ADD")
+                }
+                let directory = try checkOutGit(remote, into: try makeScratchDirectory("git"), label: "Dockerfile:\(line): ADD \(expanded)",
+                                                keepGitDirectory: request.keepGitDirectory)
+                var info = stat()
+                lstat(directory, &info)
+                matches.append(SourceMatch(host: directory, relative: "", info: info))
+                gitTrees[matches.count - 1] = SourceTree(root: directory)
+                continue
+            }
             if expanded.hasPrefix("http://") || expanded.hasPrefix("https://") {
                 guard request.keyword == "ADD" else {
                     throw stepError(line, "COPY \(expanded): COPY cannot fetch URLs; use ADD")
-                }
-                guard !expanded.hasSuffix(".git") else {
-                    throw stepError(line, "ADD \(expanded): git sources are not supported by Pier's builder yet")
                 }
                 matches.append(try download(expanded, checksum: try request.checksum.map(expand), line: line))
                 downloaded.insert(matches.count - 1)
                 continue
             }
-            if expanded.hasPrefix("git@") {
-                throw stepError(line, "\(request.keyword) \(expanded): git sources are not supported by Pier's builder yet")
-            }
             let relative = try treeRelative(expanded, line: line)
+            let dropped = request.parents ? try parentsPivotDepth(expanded, line: line) : 0
             let found = BuildSession.hasGlob(relative) ? globMatches(relative, in: tree)
                                                        : exactMatch(relative, in: tree, fromContext: request.from == nil)
             guard !found.isEmpty else {
                 throw missingSource(expanded, relative: relative, keyword: request.keyword, from: request.from == nil ? nil : tree,
                                     line: line)
+            }
+            if request.parents {
+                for (offset, match) in found.enumerated() {
+                    keptPaths[matches.count + offset] = match.relative.split(separator: "/").dropFirst(dropped).joined(separator: "/")
+                }
             }
             matches += found
         }
@@ -125,7 +147,7 @@ extension BuildSession {
                             + "the destination must be a directory and end with a /")
         }
         let existing = LayeredPath.stat(destination, in: lowerDirs)
-        let intoDirectory = rawDestination.hasSuffix("/") || rawDestination == "." || count > 1
+        let intoDirectory = rawDestination.hasSuffix("/") || rawDestination == "." || count > 1 || request.parents
             || existing.map { $0.st_mode & S_IFMT == S_IFDIR } == true
 
         // The digest of everything the layer will hold, for the cache key.
@@ -135,9 +157,14 @@ extension BuildSession {
         for (index, match) in matches.enumerated() {
             let unpack = request.unpacksArchives && !downloaded.contains(index) && !match.isDirectory
                 && BuildSession.isArchive(match.host)
-            let target = match.isDirectory || unpack ? destination
-                : intoDirectory ? BuildSession.join(destination, (match.relative as NSString).lastPathComponent) : destination
-            let entries = try walk(match, tree: tree, excludes: excludes)
+            let target: String
+            if let kept = keptPaths[index] {
+                target = kept.isEmpty ? destination : BuildSession.join(destination, kept)
+            } else {
+                target = match.isDirectory || unpack ? destination
+                    : intoDirectory ? BuildSession.join(destination, (match.relative as NSString).lastPathComponent) : destination
+            }
+            let entries = try walk(match, tree: gitTrees[index] ?? tree, excludes: excludes)
             feed("\(target)\u{0}\(unpack ? "archive" : "tree")\n")
             for entry in entries { try hashEntry(entry, into: &hasher) }
             plans.append((match, target, unpack, entries))
@@ -188,6 +215,19 @@ extension BuildSession {
             state.config.rootfs.diff_ids.append(committed.diffID)
             try? FileManager.default.removeItem(atPath: staging)
         }
+    }
+
+    /// How many leading components of a `COPY --parents` source's matches are not kept: those
+    /// before a `.` component inside it (`src/./app/main.py` keeps `app/main.py`), else none
+    /// (a leading `./` is the context itself).
+    func parentsPivotDepth(_ source: String, line: Int) throws -> Int {
+        let components = source.split(separator: "/")
+        guard let pivot = components.indices.last(where: { $0 > 0 && components[$0] == "." }) else { return 0 }
+        let prefix = try treeRelative(components[..<pivot].joined(separator: "/"), line: line)
+        guard !BuildSession.hasGlob(prefix) else {
+            throw stepError(line, "COPY --parents \(source): the part before \"/./\" cannot hold wildcards")
+        }
+        return prefix.split(separator: "/").count
     }
 
     /// A source path relative to its tree; refuses one that climbs out.

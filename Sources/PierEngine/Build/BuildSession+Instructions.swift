@@ -18,7 +18,7 @@ extension BuildSession {
             throw stepError(line, "FROM cannot appear inside a stage")
         case .arg(let arguments):
             for argument in arguments {
-                consumedArguments.insert(argument.name)
+                shared.consume(argument.name)
                 if let given = options.buildArgs[argument.name], let given {
                     run.arguments[argument.name] = given
                 } else if let value = argument.defaultValue {
@@ -144,16 +144,16 @@ extension BuildSession {
         case .run(let instruction):
             try runStep(instruction, line: line, run: &run)
         case .copy(let copy):
-            if copy.parents { throw stepError(line, "COPY --parents is not supported by Pier's builder yet") }
             let request = CopyRequest(
                 keyword: "COPY", sources: copy.sources, inlineFiles: copy.inlineFiles, destination: copy.destination,
-                from: copy.from, chown: copy.chown, chmod: copy.chmod, unpacksArchives: false, exclude: copy.exclude)
+                from: copy.from, chown: copy.chown, chmod: copy.chmod, unpacksArchives: false, exclude: copy.exclude,
+                parents: copy.parents)
             try copyStep(request, line: line, run: &run)
         case .add(let add):
             let request = CopyRequest(
                 keyword: "ADD", sources: add.sources, inlineFiles: add.inlineFiles, destination: add.destination,
                 from: nil, chown: add.chown, chmod: add.chmod, unpacksArchives: add.unpack ?? true, exclude: add.exclude,
-                checksum: add.checksum)
+                checksum: add.checksum, keepGitDirectory: add.keepGitDir ?? false)
             try copyStep(request, line: line, run: &run)
         }
     }

@@ -37,15 +37,17 @@ extension BuildSession {
         if !arguments.isEmpty {
             createdBy = "|\(arguments.count) " + arguments.map { "\($0.key)=\($0.value)" }.joined(separator: " ") + " " + createdBy
         }
-        let environment = (config.Env ?? []) + arguments.map { "\($0.key)=\($0.value)" }
-        // Mounts: a bind's content is part of the step's key (the command reads it); a cache's is not.
+        // Mounts: a bind's content is part of the step's key (the command reads it); a cache's is not,
+        // nor a secret's (only its id and where it goes).
         let prepared = try prepareMounts(mounts, line: line)
         defer { prepared.release() }
+        let environment = (config.Env ?? []) + arguments.map { "\($0.key)=\($0.value)" } + prepared.environment
         if !prepared.keys.isEmpty { createdBy = prepared.keys.joined(separator: " ") + " " + createdBy }
         let requests = prepared.requests
+        let fileTargets = prepared.fileTargets
         try commitStep(&run, createdBy: createdBy, layer: true) { state in
-            let layer = try runContainer(argv, environment: environment, mounts: requests, isolated: instruction.network == .none,
-                                         state: state, line: line,
+            let layer = try runContainer(argv, environment: environment, mounts: requests, fileTargets: fileTargets,
+                                         isolated: instruction.network == .none, state: state, line: line,
                                          display: instruction.command.isExecForm ? BuildSession.jsonArray(argv) : argv.joined(separator: " "))
             state.layers.append(layer)
             state.config.rootfs.diff_ids.append(layer.diffID)
@@ -57,6 +59,11 @@ extension BuildSession {
         var requests: [MountRequest] = []
         var keys: [String] = []
         var mountPoints: [String] = []
+        /// `NAME=value` of secrets exposed as variables (`env=`).
+        var environment: [String] = []
+        /// Files bound into the container whose mount points the runtime creates (secrets):
+        /// they are left out of the layer.
+        var fileTargets: [String] = []
 
         func release() {
             for mountPoint in mountPoints {
@@ -70,6 +77,16 @@ extension BuildSession {
         var prepared = PreparedMounts()
         do {
             for mount in mounts {
+                switch mount.type {
+                case .secret:
+                    try prepareSecret(mount, line: line, into: &prepared)
+                    continue
+                case .ssh:
+                    throw stepError(line, "RUN --mount=type=ssh is not supported: Pier's builder does not forward an SSH "
+                                    + "agent (use a secret: RUN --mount=type=secret,id=NAME and pier build --secret id=NAME,src=FILE)")
+                default:
+                    break
+                }
                 guard let target = mount.target, !target.isEmpty else {
                     throw stepError(line, "RUN --mount of type \(mount.type.rawValue) needs a target")
                 }
@@ -92,7 +109,7 @@ extension BuildSession {
                     var tree = SourceTree(root: contextDirectory, ignore: ignore)
                     if let from = mount.from {
                         let state: BuildState
-                        if let index = stageIndex(from), let result = results[index] {
+                        if let index = stageIndex(from), let result = shared.result(index) {
                             state = result
                         } else {
                             state = try imageState(from, line: line, instruction: "RUN --mount from=\(from):").state
@@ -112,7 +129,7 @@ extension BuildSession {
                     prepared.requests.append(MountRequest(type: .bind, source: match.host, target: target, readOnly: mount.readOnly))
                     prepared.keys.append("--mount=type=bind,target=\(target)\(mount.readOnly ? "" : ",rw"),content=\(digest)")
                 case .secret, .ssh:
-                    throw stepError(line, "RUN --mount=type=\(mount.type.rawValue) is not supported by Pier's builder yet")
+                    break   // above
                 }
             }
         } catch {
@@ -120,6 +137,55 @@ extension BuildSession {
             throw error
         }
         return prepared
+    }
+
+    /// `RUN --mount=type=secret`: the value given with `pier build --secret` goes to a file on a
+    /// tmpfs of the build's own (never to disk), bound read-only at the target
+    /// (`/run/secrets/<id>` by default), and/or to a variable (`env=`). Only the id, target and
+    /// variable name are part of the step's key: a new value does not rerun the step.
+    func prepareSecret(_ mount: RunMount, line: Int, into prepared: inout PreparedMounts) throws {
+        guard let id = mount.id ?? mount.source ?? mount.target.map({ ($0 as NSString).lastPathComponent }), !id.isEmpty else {
+            throw stepError(line, "RUN --mount=type=secret needs an id")
+        }
+        let target = mount.target ?? (mount.environmentVariable == nil ? "/run/secrets/" + id : nil)
+        var key = "--mount=type=secret,id=\(id)"
+        if let target { key += ",target=\(target)" }
+        if let variable = mount.environmentVariable { key += ",env=\(variable)" }
+        prepared.keys.append(key)
+        guard let value = options.secrets[id] else {
+            if mount.required {
+                throw stepError(line, "secret \(id) is required but was not given: "
+                                + "pass it with pier build --secret id=\(id),src=FILE (or env=VARIABLE)")
+            }
+            return   // an optional secret that was not given: neither file nor variable
+        }
+        if let variable = mount.environmentVariable {
+            prepared.environment.append("\(variable)=\(String(decoding: value, as: UTF8.self))")
+        }
+        guard let target else { return }
+        let directory = try makeScratchDirectory("secret")
+        guard Glibc.mount("tmpfs", directory, "tmpfs", UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC), "mode=0700") == 0 else {
+            throw EngineError(.internalError, "cannot mount a tmpfs for secret \(id): \(String(cString: strerror(errno)))")
+        }
+        prepared.mountPoints.append(directory)
+        let file = directory + "/secret"
+        let fd = open(file, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw EngineError(.internalError, "cannot write secret \(id): \(String(cString: strerror(errno)))")
+        }
+        defer { Glibc.close(fd) }
+        var written = 0
+        while written < value.count {
+            let n = value[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw EngineError(.internalError, "cannot write secret \(id): \(String(cString: strerror(errno)))") }
+            written += n
+        }
+        guard fchown(fd, mount.uid ?? 0, mount.gid ?? 0) == 0, fchmod(fd, mode_t(mount.mode ?? 0o400)) == 0 else {
+            throw EngineError(.internalError, "cannot set the owner and mode of secret \(id): \(String(cString: strerror(errno)))")
+        }
+        prepared.requests.append(MountRequest(type: .bind, source: file, target: target, readOnly: true))
+        prepared.fileTargets.append(target)
     }
 
     /// A shell-form command with its heredocs: a lone `<<EOF` runs the heredoc as the script;
@@ -137,8 +203,10 @@ extension BuildSession {
         return script + "\n"
     }
 
-    /// Runs `argv` in a fresh container on `state`'s layers; returns its changes as a committed layer.
-    func runContainer(_ argv: [String], environment: [String], mounts: [MountRequest] = [], isolated: Bool = false,
+    /// Runs `argv` in a fresh container on `state`'s layers; returns its changes as a committed layer
+    /// (without the mount points the runtime made for the files bound at `fileTargets`).
+    func runContainer(_ argv: [String], environment: [String], mounts: [MountRequest] = [], fileTargets: [String] = [],
+                      isolated: Bool = false,
                       state: BuildState, line: Int, display: String) throws -> BuildLayer {
         let id = ContainerService.newID()
         let directory = builder.root + "/containers/" + id
@@ -225,11 +293,26 @@ extension BuildSession {
         try emit("Removing intermediate container \(id.prefix(12))\n")
         let upper = directory + "/upper"
         BuildSession.removeMountPoints(upper: upper, lowerDirs: lowerDirs)
+        for target in fileTargets { BuildSession.removeFileMountPoint(target, upper: upper, lowerDirs: lowerDirs) }
         let committed = try builder.transfer.commitLayer(directory: upper, parentChainID: state.layers.last?.chainID,
                                                          overlayUpper: true, token: token,
                                                          sourceDateEpoch: sourceDateEpoch)
         return BuildLayer(descriptor: committed.descriptor, diffID: committed.diffID, chainID: committed.chainID,
                           unpackedSize: committed.unpackedSize)
+    }
+
+    /// The empty file the runtime made to bind a file on (a secret), and the directories it made
+    /// for it, are not the command's doing: they stay out of the layer.
+    static func removeFileMountPoint(_ target: String, upper: String, lowerDirs: [String]) {
+        let path = cleanAbsolute(target)
+        var info = stat()
+        guard LayeredPath.stat(path, in: lowerDirs) == nil, lstat(upper + path, &info) == 0,
+              info.st_mode & S_IFMT == S_IFREG, info.st_size == 0 else { return }
+        unlink(upper + path)
+        var parent = (path as NSString).deletingLastPathComponent
+        while parent != "/", LayeredPath.stat(parent, in: lowerDirs) == nil, rmdir(upper + parent) == 0 {
+            parent = (parent as NSString).deletingLastPathComponent
+        }
     }
 
     /// Waits (up to 5 s) for a process that is not our child to end (a zombie has ended: whoever

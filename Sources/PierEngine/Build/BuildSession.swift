@@ -3,31 +3,33 @@ import PierArchive
 import PierDockerfile
 import PierOCI
 import PierStore
+import Synchronization
 
 /// One build: its scratch directory (the unpacked context, staged layers), the stages and
-/// their results, the step counter. Used by one thread from start to end.
-final class BuildSession {
+/// their results, the step counter. The build's own session sets up and finishes the build;
+/// each stage runs on a thread of its own with a session of its own (`init(stageOf:...)`),
+/// which shares the build's settings and, through `BuildShared`, the stages' results.
+final class BuildSession: @unchecked Sendable {
     let builder: Builder
     let options: BuildOptions
     let cancellation: BuildCancellation
     let output: @Sendable (BuildEvent) -> Void
     /// Pins what this build has written until the image that references it is named.
-    let token = UUID()
+    let token: UUID
     let workDirectory: String
     var contextDirectory: String { workDirectory + "/context" }
     var store: ImageStore { builder.transfer.store }
 
+    // Set up by `run()` before any stage runs, read-only afterwards.
     var ignore: DockerIgnore?
     var escape: Unicode.Scalar = "\\"
     var stages = BuildStages(globalArguments: [], stages: [])
     /// Values of the ARGs declared before the first FROM.
     var globalArguments: [String: String] = [:]
-    /// Build arguments some ARG declared (the rest draw Docker's "not consumed" warning).
-    var consumedArguments: Set<String> = []
-    var results: [Int: BuildState] = [:]
-    var step = 0
     var totalSteps = 0
-    var scratchCounter = 0
+    let shared: BuildShared
+    /// The number of the step last announced by this session.
+    var step = 0
     /// The `SOURCE_DATE_EPOCH` build arg: history and config times are set to it and file times
     /// in new layers clamped to it, so the same sources make the same image ID anywhere.
     var sourceDateEpoch: Int64?
@@ -38,8 +40,29 @@ final class BuildSession {
         self.options = options
         self.cancellation = cancellation
         self.output = output
+        token = UUID()
+        shared = BuildShared()
         workDirectory = builder.scratch + "/build-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: workDirectory + "/context", withIntermediateDirectories: true)
+    }
+
+    /// The session of one stage: the build's settings, its own output and step numbers.
+    init(stageOf build: BuildSession, firstStep: Int, cancellation: BuildCancellation,
+         output: @escaping @Sendable (BuildEvent) -> Void) {
+        builder = build.builder
+        options = build.options
+        self.cancellation = cancellation
+        self.output = output
+        token = build.token
+        workDirectory = build.workDirectory
+        shared = build.shared
+        ignore = build.ignore
+        escape = build.escape
+        stages = build.stages
+        globalArguments = build.globalArguments
+        totalSteps = build.totalSteps
+        sourceDateEpoch = build.sourceDateEpoch
+        step = firstStep
     }
 
     func close() {
@@ -54,8 +77,7 @@ final class BuildSession {
 
     /// A fresh directory inside the build's scratch space.
     func makeScratchDirectory(_ prefix: String) throws -> String {
-        scratchCounter += 1
-        let path = "\(workDirectory)/\(prefix)-\(scratchCounter)"
+        let path = "\(workDirectory)/\(prefix)-\(shared.nextScratchNumber())"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }
@@ -107,13 +129,16 @@ final class BuildSession {
             throw EngineError(.invalidArgument, "the Dockerfile (\(options.dockerfile)) cannot be empty")
         }
         for warning in dockerfile.warnings { try emit("[WARNING]: \(warning)\n") }
+        if let platform = options.platform, !platform.isEmpty {
+            _ = try BuildSession.buildablePlatform(platform) { "--platform=\(platform): \($0)" }
+        }
         try evaluateGlobalArguments()
         if let given = options.buildArgs["SOURCE_DATE_EPOCH"], let given {
             guard let epoch = Int64(given), epoch >= 0 else {
                 throw EngineError(.invalidArgument, "invalid SOURCE_DATE_EPOCH \(given): give seconds since 1970")
             }
             sourceDateEpoch = epoch
-            consumedArguments.insert("SOURCE_DATE_EPOCH")
+            shared.consume("SOURCE_DATE_EPOCH")
         }
 
         let target: Int
@@ -127,13 +152,7 @@ final class BuildSession {
         }
         let order = try plan(target)
         totalSteps = order.reduce(0) { $0 + 1 + stages.stages[$1].instructions.count } + (options.labels.isEmpty ? 0 : 1)
-        var final: StageRun?
-        for index in order {
-            let result = try buildStage(index, isTarget: index == target)
-            results[index] = result.state
-            if index == target { final = result }
-        }
-        guard var run = final else { throw EngineError(.internalError, "the target stage was not built") }
+        var run = try buildStages(order, target: target)
         if !options.labels.isEmpty {
             step += 1
             let text = options.labels.sorted { $0.key < $1.key }.map { "\(goQuoted($0.key))=\(goQuoted($0.value))" }.joined(separator: " ")
@@ -146,6 +165,7 @@ final class BuildSession {
                 state.config.config = config
             }
         }
+        let consumedArguments = shared.consumedArguments
         let unused = options.buildArgs.keys.filter {
             !consumedArguments.contains($0) && !BuildSession.predefinedArguments.contains($0) && BuildSession.platformArguments[$0] == nil
         }
@@ -193,10 +213,25 @@ final class BuildSession {
         "ALL_PROXY", "all_proxy",
     ]
 
-    /// BuildKit's automatic platform arguments: usable in FROM, and in a stage once declared.
+    /// A `--platform` or `FROM --platform` value, which must name the host's platform: Pier runs
+    /// RUN steps natively, with no emulator for another architecture.
+    static func buildablePlatform(_ specifier: String, _ message: (String) -> String) throws -> Platform {
+        let host = Platform.host
+        guard let platform = Platform(specifier: specifier) else {
+            throw EngineError(.invalidArgument, message("invalid platform: use os/arch[/variant], such as \(host)"))
+        }
+        guard platform.isCompatible(with: host) else {
+            throw EngineError(.invalidArgument, message("no emulation: Pier runs RUN steps natively on this \(host) machine "
+                                                         + "and can only build for \(host), not \(platform)"))
+        }
+        return host
+    }
+
+    /// BuildKit's automatic platform arguments: usable in FROM, and in a stage once declared. The
+    /// target platform is always the build platform (see `buildablePlatform`).
     static var platformArguments: [String: String] {
         let host = Platform.host
-        let platform = "\(host.os)/\(host.architecture)" + (host.variant.map { "/\($0)" } ?? "")
+        let platform = host.description
         var values: [String: String] = [:]
         for prefix in ["TARGET", "BUILD"] {
             values[prefix + "PLATFORM"] = platform
@@ -210,7 +245,7 @@ final class BuildSession {
     func evaluateGlobalArguments() throws {
         globalArguments = BuildSession.platformArguments
         for argument in stages.globalArguments {
-            consumedArguments.insert(argument.name)
+            shared.consume(argument.name)
             if let given = options.buildArgs[argument.name], let given {
                 globalArguments[argument.name] = given
             } else if let value = argument.defaultValue {
@@ -263,16 +298,88 @@ final class BuildSession {
             result.append((dependency, stages.stages[index].source.startLine))
         }
         for instruction in stages.stages[index].instructions {
-            guard case .copy(let copy) = instruction.instruction, let from = copy.from else { continue }
-            let name = (try? ShellLexer(escape: escape).expand(from, environment: globalArguments)) ?? from
-            if let dependency = stageIndex(name) {
-                result.append((dependency, instruction.source.startLine))
-            } else if Int(name) != nil {
-                throw stepError(instruction.source.startLine, "COPY --from=\(name): there is no stage \(name) "
-                                + "(stages are numbered from 0; this Dockerfile has \(stages.stages.count))")
+            let line = instruction.source.startLine
+            switch instruction.instruction {
+            case .copy(let copy):
+                guard let from = copy.from else { continue }
+                let name = (try? ShellLexer(escape: escape).expand(from, environment: globalArguments)) ?? from
+                if let dependency = stageIndex(name) {
+                    result.append((dependency, line))
+                } else if Int(name) != nil {
+                    throw stepError(line, "COPY --from=\(name): there is no stage \(name) "
+                                    + "(stages are numbered from 0; this Dockerfile has \(stages.stages.count))")
+                }
+            case .run(let run):
+                // `from=` of a mount takes no variables; a malformed mount is reported when its step runs.
+                for mount in (try? run.mounts()) ?? [] {
+                    if let from = mount.from, let dependency = stageIndex(from) { result.append((dependency, line)) }
+                }
+            default:
+                continue
             }
         }
         return result
+    }
+
+    /// Builds the stages in `order` (dependencies first), each on a thread of its own as soon as
+    /// the stages it needs are built, so independent stages run at once; returns the target's.
+    /// Steps keep the numbers and the output the order of a build one stage after another (see
+    /// `StageOutputs`). The first failure stops the other stages and is the build's error.
+    func buildStages(_ order: [Int], target: Int) throws -> StageRun {
+        var needs: [Int: Set<Int>] = [:]
+        var firstSteps: [Int: Int] = [:]
+        for index in order {
+            needs[index] = Set(try dependencies(of: index).map(\.0))
+            firstSteps[index] = step
+            step += 1 + stages.stages[index].instructions.count
+        }
+        let outputs = StageOutputs(order: order, output: output)
+        let stopped = BuildCancellation()
+        let completions = StageCompletions()
+        var started: Set<Int> = []
+        var built: [Int: StageRun] = [:]
+        var failure: (any Error)?
+        var running = 0
+        while true {
+            for index in order where failure == nil && !started.contains(index) && needs[index, default: []].isSubset(of: built.keys) {
+                started.insert(index)
+                running += 1
+                let session = BuildSession(stageOf: self, firstStep: firstSteps[index] ?? 0, cancellation: stopped,
+                                           output: outputs.sink(for: index))
+                let shared = self.shared
+                Thread.detachNewThread {
+                    do {
+                        let run = try session.buildStage(index, isTarget: index == target)
+                        shared.setResult(index, run.state)
+                        outputs.finish(index)
+                        completions.add(index, .success(run))
+                    } catch {
+                        completions.add(index, .failure(error))
+                    }
+                }
+            }
+            if running == 0 { break }
+            // The client's Ctrl-C reaches the stages through `stopped`.
+            while !completions.wait(milliseconds: 200) {
+                if cancellation.isCancelled { stopped.cancel() }
+            }
+            for (index, result) in completions.take() {
+                running -= 1
+                switch result {
+                case .success(let run):
+                    built[index] = run
+                case .failure(let error):
+                    if failure == nil { failure = error }
+                    stopped.cancel()
+                }
+            }
+        }
+        if let failure {
+            outputs.flushAll()
+            throw failure
+        }
+        guard let run = built[target] else { throw EngineError(.internalError, "the target stage was not built") }
+        return run
     }
 
     /// The stages to build for `target`, dependencies first; fails on a cycle.
@@ -300,15 +407,29 @@ final class BuildSession {
         let stage = stages.stages[index]
         try announce(stage.source)
         let base = try baseName(of: index)
+        if let platform = stage.platform {
+            let line = stage.source.startLine
+            let expanded: String
+            do { expanded = try ShellLexer(escape: escape).expand(platform, environment: globalArguments) } catch {
+                throw stepError(line, error.message)
+            }
+            _ = try BuildSession.buildablePlatform(expanded) { "Dockerfile:\(line): FROM --platform=\(platform): \($0)" }
+        }
         var run: StageRun
         if base.lowercased() == "scratch" {
             let state = BuildState.scratch
             run = StageRun(state: state, id: try state.imageID())
         } else if let dependency = stages.stages[..<index].lastIndex(where: { $0.name == base.lowercased() }),
-                  let state = results[dependency] {
+                  let state = shared.result(dependency) {
             run = StageRun(state: state, id: try state.imageID())
         } else {
             let state = try imageState(base, line: stage.source.startLine, instruction: "FROM")
+            let image = Platform(architecture: state.state.config.architecture, os: state.state.config.os,
+                                 variant: state.state.config.variant)
+            if !image.architecture.isEmpty, !image.isCompatible(with: .host) {
+                throw stepError(stage.source.startLine, "FROM \(base): the image is for \(image) and Pier cannot run it on this "
+                                + "\(Platform.host) machine (no emulation); use an image for \(Platform.host)")
+            }
             run = StageRun(state: state.state, id: state.id)
         }
         try emit(" ---> \(run.id.shortID)\n")
@@ -412,8 +533,110 @@ final class BuildSession {
     func nop(_ text: String) -> String { "/bin/sh -c #(nop) \(text)" }
 }
 
+/// What the stages of a build share while they run at once.
+final class BuildShared: Sendable {
+    private struct State {
+        var results: [Int: BuildState] = [:]
+        /// Build arguments some ARG declared (the rest draw Docker's "not consumed" warning).
+        var consumedArguments: Set<String> = []
+        var scratchCounter = 0
+    }
+
+    private let state = Mutex(State())
+
+    func result(_ index: Int) -> BuildState? { state.withLock { $0.results[index] } }
+    func setResult(_ index: Int, _ result: BuildState) { state.withLock { $0.results[index] = result } }
+    func consume(_ name: String) { _ = state.withLock { $0.consumedArguments.insert(name) } }
+    var consumedArguments: Set<String> { state.withLock { $0.consumedArguments } }
+
+    func nextScratchNumber() -> Int {
+        state.withLock { state in
+            state.scratchCounter += 1
+            return state.scratchCounter
+        }
+    }
+}
+
+/// The output of stages that run at once, in the order of a build one stage after another
+/// (Docker's legacy format is a sequence of numbered steps): the first unfinished stage in
+/// that order streams as it runs; a later one is held until every stage before it has finished.
+final class StageOutputs: Sendable {
+    private struct State {
+        var position = 0
+        var held: [Int: [BuildEvent]] = [:]
+        var finished: Set<Int> = []
+    }
+
+    private let order: [Int]
+    private let output: @Sendable (BuildEvent) -> Void
+    private let state = Mutex(State())
+
+    init(order: [Int], output: @escaping @Sendable (BuildEvent) -> Void) {
+        self.order = order
+        self.output = output
+    }
+
+    func sink(for index: Int) -> @Sendable (BuildEvent) -> Void {
+        { [self] event in
+            state.withLock { state in
+                if state.position < order.count, order[state.position] == index {
+                    output(event)
+                } else {
+                    state.held[index, default: []].append(event)
+                }
+            }
+        }
+    }
+
+    /// A stage has finished: the next ones in order that have finished too are written out, and
+    /// the first that has not streams from now on.
+    func finish(_ index: Int) {
+        state.withLock { state in
+            state.finished.insert(index)
+            while state.position < order.count, state.finished.contains(order[state.position]) {
+                state.position += 1
+                guard state.position < order.count else { break }
+                for event in state.held.removeValue(forKey: order[state.position]) ?? [] { output(event) }
+            }
+        }
+    }
+
+    /// After a failure: whatever is still held, in order (the failed stage's last lines among it).
+    func flushAll() {
+        state.withLock { state in
+            for index in order.dropFirst(state.position) {
+                for event in state.held.removeValue(forKey: index) ?? [] { output(event) }
+            }
+            state.position = order.count
+        }
+    }
+}
+
+/// Stages that finished (or failed), for the thread that schedules them.
+final class StageCompletions: Sendable {
+    private let finished = Mutex<[(Int, Result<StageRun, any Error>)]>([])
+    private let signal = DispatchSemaphore(value: 0)
+
+    func add(_ index: Int, _ result: Result<StageRun, any Error>) {
+        finished.withLock { $0.append((index, result)) }
+        signal.signal()
+    }
+
+    /// Waits up to `milliseconds` for a completion; false when none came.
+    func wait(milliseconds: Int) -> Bool {
+        signal.wait(timeout: .now() + .milliseconds(milliseconds)) == .success
+    }
+
+    func take() -> [(Int, Result<StageRun, any Error>)] {
+        finished.withLock { items in
+            defer { items.removeAll() }
+            return items
+        }
+    }
+}
+
 /// A stage while it is being built.
-struct StageRun {
+struct StageRun: Sendable {
     var state: BuildState
     /// The image ID of `state` (the base image's own ID right after FROM).
     var id: Digest

@@ -6,7 +6,8 @@ import PierOCI
 import PierStore
 
 /// `docker build` with Docker's legacy builder's output: a Dockerfile and a context in, an
-/// image out. Stages run in dependency order and only those the target needs; each step is
+/// image out. Only the stages the target needs run, each as soon as those it needs are built
+/// (independent stages at once; see `BuildSession.buildStages`); each step is
 /// looked up in the `BuildCache` first; `RUN` runs in a container of Pier's runtime (see
 /// `BuildSession+Run`), `COPY`/`ADD` build their layer straight from the context.
 public final class Builder: Sendable {
@@ -61,7 +62,11 @@ public final class Builder: Sendable {
             logger.debug("build finished", metadata: ["elapsed": "\(ContinuousClock.now - started)"])
         }
         do {
-            try session.receive(context)
+            if let remote = options.remote {
+                try session.fetchGitContext(remote)
+            } else {
+                try session.receive(context)
+            }
             logger.debug("build context received", metadata: ["elapsed": "\(ContinuousClock.now - started)"])
             return try session.run()
         } catch {

@@ -15,9 +15,6 @@ extension Router {
             if request.query["version"] == "2" {
                 throw APIError.badRequest("Pier serves the classic builder (version 1), not BuildKit: build with DOCKER_BUILDKIT=0")
             }
-            if let remote = request.query["remote"], !remote.isEmpty {
-                throw APIError.badRequest("building from a remote context (\(remote)) is not supported; send the context as a tar")
-            }
             enum Event: Sendable {
                 case build(BuildEvent)
                 case failed(String)
@@ -106,6 +103,14 @@ extension Router {
         options.tags = request.query.all("t").filter { !$0.isEmpty }
         if let dockerfile = request.query["dockerfile"], !dockerfile.isEmpty { options.dockerfile = dockerfile }
         if let target = request.query["target"], !target.isEmpty { options.target = target }
+        if let platform = request.query["platform"], !platform.isEmpty { options.platform = platform }
+        if let remote = request.query["remote"], !remote.isEmpty {
+            guard let git = GitContextURL(remote) else {
+                throw APIError.badRequest("remote context \(remote) is not a Git URL: Pier builds from Git repositories "
+                                          + "(https://host/repo.git#ref:dir, git://…, git@…) or a tar of the context")
+            }
+            options.remote = git
+        }
         options.noCache = request.query.bool("nocache")
         options.quiet = request.query.bool("q")
         if let text = request.query["buildargs"], !text.isEmpty {
@@ -118,6 +123,7 @@ extension Router {
         if let text = request.query["extrahosts"], !text.isEmpty {
             options.extraHosts = text.split(separator: ",").map(String.init)
         }
+        options.secrets = try BuildSecrets(headerValue: request.headers.first(name: BuildSecrets.headerName)).values
         if let text = request.query["labels"], !text.isEmpty {
             do {
                 options.labels = try JSONCoding.decode([String: String].self, from: Array(text.utf8))
