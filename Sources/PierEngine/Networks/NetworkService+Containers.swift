@@ -196,7 +196,8 @@ extension NetworkService {
 
     func releaseLocked(_ containerID: String) {
         guard let networking = state.containers.removeValue(forKey: containerID) else { return }
-        for endpoint in networking.endpoints.values { HostLinks.delete(endpoint.hostSide) }
+        let hostSides = networking.endpoints.values.map(\.hostSide)
+        linkCleanup.async { for name in hostSides { HostLinks.delete(name) } }
         for (key, bindings) in networking.ports {
             let proto = key.split(separator: "/").last.map(String.init) ?? "tcp"
             for binding in bindings {

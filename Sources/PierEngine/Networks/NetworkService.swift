@@ -19,6 +19,10 @@ public final class NetworkService: @unchecked Sendable {
     let filter: PacketFilter
     let ports = PortReservations()
     let mtu: Int
+    /// Deletes the host ends of released veth pairs, off the exit path: deleting a link waits for
+    /// an RCU grace period (~15 ms), which `docker run --rm` would otherwise wait for too. The
+    /// names are random per endpoint, so a pending delete never meets a new link of its name.
+    let linkCleanup = DispatchQueue(label: "pier-link-cleanup", qos: .utility)
     // Guarded by `lock`.
     private let lock = NSRecursiveLock()
     var state: NetworkState
@@ -455,6 +459,7 @@ public final class NetworkService: @unchecked Sendable {
     /// A clean stop of pierd: when no container runs, remove every bridge and rule this daemon
     /// made (the next container makes them again); otherwise leave them for live restore.
     public func shutdown() {
+        linkCleanup.sync {}
         locked {
             for server in servers.values { server.stop() }
             servers = [:]
