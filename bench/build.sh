@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `build` of a 4-step Dockerfile FROM busybox, cold (--no-cache) and fully cached, and of a 1 GiB
-# context that .dockerignore mostly excludes: Pier against Docker's legacy builder
+# `build` of a 4-step Dockerfile FROM busybox, cold (--no-cache) and fully cached, the same cached
+# over a 256 MiB layer, and of a 1 GiB context that .dockerignore mostly excludes: Pier against Docker's legacy builder
 # (DOCKER_BUILDKIT=0), the same Dockerfile and context for both.
 source "$(dirname "$0")/lib.sh"
 trap stop_all EXIT
@@ -45,8 +45,21 @@ hyperfine -N --warmup 2 --runs 20 --export-json "$WORK/build-big.json" \
     -n "pier build (1 GiB context, mostly ignored)" "$PIER build -q $BIG" \
     -n "docker legacy build (1 GiB context, mostly ignored)" "$legacy $BIG"
 
+# The same cached build over a 256 MiB layer: a cache hit checks that the layer is still there, and
+# reads none of it, so the cached time must not grow with the layers the steps made.
+HEAVY="$WORK/heavy-context"
+mkdir -p "$HEAVY" && echo "app" >"$HEAVY/app.txt"
+printf 'FROM busybox\nRUN head -c 268435456 /dev/urandom > /weights.bin\nCOPY app.txt /app/\nCMD ["cat", "/app/app.txt"]\n' \
+    >"$HEAVY/Dockerfile"
+"$PIER" build -q "$HEAVY" >/dev/null
+$legacy "$HEAVY" >/dev/null
+hyperfine -N --warmup 3 --runs 40 --export-json "$WORK/build-heavy.json" \
+    -n "pier build (cached, 256 MiB layer)" "$PIER build -q $HEAVY" \
+    -n "docker legacy build (cached, 256 MiB layer)" "$legacy $HEAVY"
+
 echo
 echo "machine: $(machine)"
 echo "4-step FROM busybox, cold:   pier $(median_ms "$WORK/build-cold.json" 0) ms, docker legacy $(median_ms "$WORK/build-cold.json" 1) ms"
 echo "4-step FROM busybox, cached: pier $(median_ms "$WORK/build-cached.json" 0) ms, docker legacy $(median_ms "$WORK/build-cached.json" 1) ms"
 echo "1 GiB context, mostly ignored, cached: pier $(median_ms "$WORK/build-big.json" 0) ms, docker legacy $(median_ms "$WORK/build-big.json" 1) ms"
+echo "4-step with a 256 MiB layer, cached: pier $(median_ms "$WORK/build-heavy.json" 0) ms, docker legacy $(median_ms "$WORK/build-heavy.json" 1) ms"
