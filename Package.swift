@@ -94,10 +94,7 @@ let package = Package(
         // The Dockerfile language: parser, shell-style expansion, .dockerignore matching. No I/O.
         .target(name: "PierDockerfile"),
 
-        // Linked as a fixed-address executable: a position-independent one spends ~3 ms of every
-        // command applying ~97,000 relocations (and copying the pages they touch); see docs/benchmarks.md.
-        .executableTarget(name: "pier", dependencies: ["PierCLI"],
-                          linkerSettings: [.unsafeFlags(["-Xclang-linker", "-no-pie"])]),
+        .executableTarget(name: "pier", dependencies: ["PierCLI"]),
         // The per-container monitor and namespace setup (C: see docs/runtime.md for why).
         // Linked static and without Swift's start-up file (-nostartfiles), so it stays ≤ 2 MB RSS.
         .executableTarget(name: "pier-shim", path: "Sources/pier-shim",
