@@ -290,7 +290,9 @@ struct PsArguments: ParsableArguments {
             let command = text("Command")
             return "\"\(noTrunc ? command : truncate(command, 20))\""
         case "CreatedAt": return Listing.createdAt(container["Created"]?.intValue ?? 0)
-        case "ID": return noTrunc ? text("Id") : String(text("Id").prefix(12))
+        case "ID":
+            let id = text("Id")
+            return noTrunc ? id : String(id.prefix(12))
         case "Labels":
             return (container["Labels"]?.objectValue ?? []).sorted { $0.0 < $1.0 }
                 .map { "\($0.0)=\($0.1.stringValue ?? "")" }.joined(separator: ",")

@@ -58,12 +58,10 @@ struct ImagesArguments: ParsableArguments {
             var table = TableWriter()
             table.addRow(digests ? ["REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE"]
                                  : ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"])
-            var sizes: [Int64: String] = [:]
             for line in lines {
                 let id = noTrunc ? line.image.Id : shortID(line.image.Id)
                 let since = Listing.since(line.image.Created)
-                let size = sizes[line.image.Size] ?? Units.humanSize(line.image.Size)
-                sizes[line.image.Size] = size
+                let size = Units.humanSize(line.image.Size)
                 table.addRow(digests ? [line.repository, line.tag, line.digest, id, since, size]
                                      : [line.repository, line.tag, id, since, size])
             }
