@@ -44,7 +44,7 @@ public struct ContainerRecord: Codable, Sendable {
 /// The containers pierd knows, in memory, each persisted atomically to its own directory.
 final class ContainerStore: Sendable {
     let root: String
-    let records = Mutex<[String: ContainerRecord]>([:])
+    let records = Mutex(Table())
     /// Serialises read-change-write, so two threads updating one record (the exit monitor and
     /// the health checker, say) never write back a stale copy over the other's change.
     let writes = NSRecursiveLock()
@@ -59,29 +59,33 @@ final class ContainerStore: Sendable {
                   let record = try? JSONDecoder().decode(ContainerRecord.self, from: data) else { continue }
             loaded[record.id] = record
         }
-        records.withLock { $0 = loaded }
+        records.withLock { $0 = Table(loaded) }
     }
 
     func directory(_ id: String) -> String { "\(root)/\(id)" }
 
-    func all() -> [ContainerRecord] { records.withLock { Array($0.values) } }
+    func all() -> [ContainerRecord] { records.withLock { Array($0.byID.values) } }
 
-    func get(_ id: String) -> ContainerRecord? { records.withLock { $0[id] } }
+    func get(_ id: String) -> ContainerRecord? { records.withLock { $0.byID[id] } }
 
     /// By full ID, unique ID prefix, or name (with or without the leading slash).
     func find(_ reference: String) -> ContainerRecord? {
         let name = reference.hasPrefix("/") ? String(reference.dropFirst()) : reference
-        return records.withLock { records in
-            if let exact = records[reference] { return exact }
-            if let named = records.values.first(where: { $0.name == name }) { return named }
+        return records.withLock { table in
+            if let exact = table.byID[reference] { return exact }
+            if let named = table.named(name) { return named }
             guard !reference.isEmpty else { return nil }
-            let matches = records.values.filter { $0.id.hasPrefix(reference) }
-            return matches.count == 1 ? matches[0] : nil
+            var match: ContainerRecord?
+            for id in table.byID.keys where id.hasPrefix(reference) {
+                guard match == nil else { return nil }  // ambiguous
+                match = table.byID[id]
+            }
+            return match
         }
     }
 
     func nameInUse(_ name: String) -> ContainerRecord? {
-        records.withLock { $0.values.first { $0.name == name } }
+        records.withLock { $0.named(name) }
     }
 
     /// Adds or replaces a record and writes it (temp file + fsync + rename).
@@ -99,7 +103,7 @@ final class ContainerStore: Sendable {
         guard rename(temp, file) == 0 else {
             throw EngineError(.internalError, "cannot save container \(record.shortID): \(String(cString: strerror(errno)))")
         }
-        records.withLock { $0[record.id] = record }
+        records.withLock { $0.put(record) }
     }
 
     /// Applies a change to a record and saves it; returns the new record.
@@ -114,17 +118,46 @@ final class ContainerStore: Sendable {
     }
 
     func remove(_ id: String) {
-        _ = records.withLock { $0.removeValue(forKey: id) }
+        records.withLock { $0.remove(id) }
         try? FileManager.default.removeItem(atPath: directory(id))
     }
 
     /// Containers that mount a volume (so `volume rm` can refuse).
     func users(ofVolume name: String) -> [String] {
-        records.withLock { $0.values.filter { ($0.volumeMounts ?? []).contains { $0.name == name } }.map(\.id) }
+        records.withLock { $0.byID.values.filter { ($0.volumeMounts ?? []).contains { $0.name == name } }.map(\.id) }
     }
 
     /// Containers that use an image (so `rmi` can refuse).
     func users(of image: Digest) -> [String] {
-        records.withLock { $0.values.filter { $0.imageID == image }.map(\.id) }
+        records.withLock { $0.byID.values.filter { $0.imageID == image }.map(\.id) }
+    }
+
+    /// The records by ID, and which ID holds each name: looking a name up (every `create`,
+    /// every reference by name) must not walk a thousand records.
+    struct Table {
+        private(set) var byID: [String: ContainerRecord]
+        private var idByName: [String: String]
+
+        init(_ records: [String: ContainerRecord] = [:]) {
+            byID = records
+            idByName = Dictionary(records.values.map { ($0.name, $0.id) }, uniquingKeysWith: { first, _ in first })
+        }
+
+        func named(_ name: String) -> ContainerRecord? {
+            idByName[name].flatMap { byID[$0] }
+        }
+
+        mutating func put(_ record: ContainerRecord) {
+            if let previous = byID.updateValue(record, forKey: record.id), previous.name != record.name,
+               idByName[previous.name] == record.id {
+                idByName[previous.name] = nil
+            }
+            idByName[record.name] = record.id
+        }
+
+        mutating func remove(_ id: String) {
+            guard let record = byID.removeValue(forKey: id) else { return }
+            if idByName[record.name] == id { idByName[record.name] = nil }
+        }
     }
 }

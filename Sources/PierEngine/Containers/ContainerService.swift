@@ -78,6 +78,7 @@ public final class ContainerService: Sendable {
         }
         let imageConfig: ImageConfig
         do { imageConfig = try images.store.config(of: image) } catch { throw EngineError.from(error) }
+        let id = ContainerService.newID()
         var name = requestedName.map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 } ?? ""
         if !name.isEmpty {
             guard ContainerService.isValidName(name) else {
@@ -89,11 +90,10 @@ public final class ContainerService: Sendable {
                                   + "\"\(existing.id)\". You have to remove (or rename) that container to be able to reuse that name.")
             }
         } else {
-            repeat { name = ContainerNames.random() } while store.nameInUse(name) != nil
+            name = ContainerNames.unused(id: id) { store.nameInUse($0) != nil }
         }
         let hostConfig = request.HostConfig ?? HostConfig()
         try validate(hostConfig)
-        let id = ContainerService.newID()
         var merged = ContainerService.merge(request, imageConfig: imageConfig.config ?? ContainerConfig(), id: id)
         try prepareNetworking(&merged, hostConfig)
         let command = (merged.Entrypoint ?? []) + (merged.Cmd ?? [])
@@ -234,6 +234,18 @@ enum ContainerNames {
 
     static func random() -> String {
         "\(adjectives.randomElement() ?? "brave")_\(names.randomElement() ?? "turing")"
+    }
+
+    /// A free name, as Docker picks one: a bare pair while one is quickly found, then pairs
+    /// with a number (`brave_turing7`) from a range that widens as it fills up. There are only
+    /// 576 bare pairs; this always ends, at worst with the container's short ID.
+    static func unused(id: String, isTaken: (String) -> Bool) -> String {
+        for attempt in 0..<64 {
+            var name = random()
+            if attempt >= 4 { name += String(Int.random(in: 0..<(10 << (attempt / 4)))) }
+            if !isTaken(name) { return name }
+        }
+        return String(id.prefix(12))
     }
 }
 
