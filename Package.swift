@@ -114,11 +114,13 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Fixed-address in release too (see `pier` above): ~97,000 fewer relocations at start, and
+        // the metadata pages they would write stay clean and shared instead of resident copies.
         .executableTarget(name: "pierd", dependencies: [
             "PierServer", "PierEngine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], linkerSettings: [.unsafeFlags(["-Xclang-linker", "-no-pie"], .when(configuration: .release))]),
 
         .testTarget(name: "PierOCITests", dependencies: ["PierOCI"]),
         .testTarget(name: "PierArchiveTests", dependencies: ["PierArchive"]),

@@ -2,6 +2,7 @@ import Foundation
 import PierAPI
 import PierOCI
 import PierRuntime
+import PierStore
 import Synchronization
 
 /// An exec instance (`docker exec`): created, then started once.
@@ -68,7 +69,7 @@ extension ContainerService {
             }
             let encoder = JSONEncoder()
             let processFile = directory + "/exec-\(id).process.json"
-            try encoder.encode(process).write(to: URL(fileURLWithPath: processFile))
+            try FileSystem.writeAtomically(Array(try encoder.encode(process)), to: processFile, durable: false)
             let shim = try launcher.exec(execID: id, containerPid: container.state.pid, processFile: processFile,
                                          directory: directory)
             let control = try ShimControl.connect(shim.files)

@@ -32,21 +32,32 @@ extension ContainerService {
         let shim: ShimProcess
         var phases = StartPhases()
         let networking: ContainerNetworking?
-        let allocationStart = ContinuousClock.now
-        do {
-            networking = try allocateNetworking(record)
-            logger.debug("network allocated", metadata: ["id": "\(record.shortID)", "took": "\(ContinuousClock.now - allocationStart)"])
-        } catch {
-            if record.hostConfig.AutoRemove == true { store.remove(record.id) }
-            throw error
-        }
         do {
             if let hierarchy {
                 let manager = try CgroupManager(hierarchy: hierarchy, id: record.id, logger: logger)
                 try manager.create()
                 cgroup = manager
+                // The shim moves the process into this cgroup ~7 ms from now: pay the kernel's
+                // grace period for that move meanwhile (see CgroupMigrationPrimer). Not before
+                // the mkdirs above, which would wait for it (the move holds cgroup_mutex).
+                migrationPrimer?.prime()
             }
             phases.mark("cgroup")
+        } catch {
+            try? cgroup?.remove()
+            if record.hostConfig.AutoRemove == true { store.remove(record.id) }
+            throw error
+        }
+        let allocationStart = ContinuousClock.now
+        do {
+            networking = try allocateNetworking(record)
+            logger.debug("network allocated", metadata: ["id": "\(record.shortID)", "took": "\(ContinuousClock.now - allocationStart)"])
+        } catch {
+            try? cgroup?.remove()
+            if record.hostConfig.AutoRemove == true { store.remove(record.id) }
+            throw error
+        }
+        do {
             let spec = try containerSpec(record, lowerDirs: lowerDirs, cgroup: cgroup)
             let built = try SpecBuilder(host: host).build(spec)
             if let cgroup, let resources = built.spec.linux?.resources { try cgroup.apply(resources) }

@@ -3,6 +3,7 @@ import Logging
 import PierAPI
 import PierNetwork
 import PierOCI
+import PierStore
 
 /// Networks as Docker users see them (`network create/ls/inspect/rm/prune/connect/disconnect`) and
 /// the addresses, veth pairs, NAT rules, published ports and DNS of running containers.
@@ -101,11 +102,7 @@ public final class NetworkService: @unchecked Sendable {
         // Temp file + rename, without fsync: the state must survive a crash of pierd (rename is
         // atomic), while after a crash of the machine no container is running and every address
         // is free again anyway. This write is on the path of every `run`.
-        let temp = file + ".tmp"
-        try data.write(to: URL(fileURLWithPath: temp))
-        guard rename(temp, file) == 0 else {
-            throw EngineError(.internalError, "cannot save \(file): \(String(cString: strerror(errno)))")
-        }
+        try FileSystem.writeAtomically(Array(data), to: file, durable: false)
     }
 
     func saveOrThrow() throws(EngineError) {

@@ -56,7 +56,9 @@ enum PosixFile {
         if n != bytes.count { throw SystemError("write \(path)", errno: EIO) }
     }
 
-    /// Writes `bytes` to a temp file beside `path`, then renames it over `path`.
+    /// Writes `bytes` to a temp file beside `path`, then renames it over `path`: never seen
+    /// half-written, but not fsynced, as what goes through here (a bundle's config.json) is
+    /// written again on every start and is useless after a reboot.
     static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws(RuntimeError) {
         let temp = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
@@ -71,7 +73,6 @@ enum PosixFile {
                 if n < 0 { if errno == EINTR { continue }; failure = errno; return }
                 offset += n
             }
-            if fsync(fd) != 0 { failure = errno }
         }
         close(fd)
         if failure == 0, rename(temp, path) != 0 { failure = errno }
