@@ -11,6 +11,7 @@ public final class HTTPServer: Sendable {
     let socketPath: String
     let router: Router
     let logger: Logger
+    let trimmer = IdleMemoryTrimmer()
 
     public init(socketPath: String, router: Router, logger: Logger) {
         self.socketPath = socketPath
@@ -103,6 +104,7 @@ public final class HTTPServer: Sendable {
                 try? await writer.error(apiError)
             }
         }
+        trimmer.requestFinished()
         logger.debug("request", metadata: [
             "method": "\(head.method.rawValue)", "uri": "\(uri)",
             "ms": "\((ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000)",

@@ -24,7 +24,10 @@ struct Save: ParsableCommand {
         if response.status >= 400 {
             try call { try response.throwIfError(try response.readAll()) }
         }
-        // Write to a temp file beside the target and rename, so an interrupted save leaves no half archive.
+        // Write to a temp file beside the target and rename, so an interrupted save leaves no half
+        // archive. No fsync (as `docker save`, `tar`, `cp`): the archive is a copy of images that stay
+        // in the store, so a power cut that takes it loses nothing a second `save` cannot remake, and
+        // waiting for the disk was a quarter of the command's time (~6 ms for busybox).
         var fd: Int32 = 1
         var temp: String?
         if let output {
@@ -51,7 +54,7 @@ struct Save: ParsableCommand {
                 }
             }
             if let temp, let output {
-                guard fsync(fd) == 0, rename(temp, output) == 0 else {
+                guard rename(temp, output) == 0 else {
                     throw CLIError("failed to save image: cannot write \(output): \(String(cString: strerror(errno)))")
                 }
                 close(fd)
