@@ -49,8 +49,8 @@ public final class Engine: Sendable {
         system = SystemService(root: root, images: images)
         bootstrapper = Bootstrapper(transfer: transfer, scratch: root + "/tmp", logger: logger)
         registry = RegistryService(transfer: transfer, root: root, logger: logger)
-        builder = try Builder(transfer: transfer, containers: containers, root: root + "/builder", scratch: root + "/tmp",
-                              logger: logger)
+        builder = try Builder(transfer: transfer, containers: containers, registry: registry, root: root + "/builder",
+                              scratch: root + "/tmp", logger: logger)
     }
 
     /// A clean stop: the bridges and rules of this daemon go when no container runs.

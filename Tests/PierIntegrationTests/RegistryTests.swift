@@ -199,6 +199,43 @@ import Testing
         }
     }
 
+    /// `build --pull` fetches the `FROM` image from its registry even when a local image has the
+    /// name; without it the local one is used. A registry that is not there fails the step.
+    @Test func buildPullFetchesTheBaseFromItsRegistry() throws {
+        let registry = try RegistryProcess.pier()
+        defer { registry.stop() }
+        try withDaemon { daemon in
+            try daemon.bootstrapBusybox()
+            let base = "\(registry.host)/team/base:1"
+            let published = try BuildTests.Context(["Dockerfile": "FROM busybox\nRUN echo published > /version\n"])
+            #expect(daemon.pier(["build", "-q", "-t", base, published.path]).status == 0)
+            let push = daemon.pier(["push", base])
+            #expect(push.status == 0, "\(push)")
+            // Now the name means something else locally.
+            let local = try BuildTests.Context(["Dockerfile": "FROM busybox\nRUN echo local > /version\n"])
+            #expect(daemon.pier(["build", "-q", "-t", base, local.path]).status == 0)
+
+            let app = try BuildTests.Context(["Dockerfile": "FROM \(base)\nRUN cat /version\n"])
+            let plain = daemon.pier(["build", "--progress=plain", "--no-cache", app.path])
+            #expect(plain.status == 0, "\(plain)")
+            #expect(plain.stdout.contains("local\n"), "\(plain.stdout)")
+
+            let pulled = daemon.pier(["build", "--progress=plain", "--no-cache", "--pull", app.path])
+            #expect(pulled.status == 0, "\(pulled)")
+            #expect(pulled.stdout.contains("Pulling from team/base"), "\(pulled.stdout)")
+            #expect(pulled.stdout.contains("published\n"), "\(pulled.stdout)")
+            #expect(!pulled.stdout.contains("local\n"), "\(pulled.stdout)")
+            #expect(daemon.pier(["run", "--rm", base, "cat", "/version"]).stdout == "published\n")
+
+            let port = try freePort()
+            let missing = try BuildTests.Context(["Dockerfile": "FROM 127.0.0.1:\(port)/team/base:1\nRUN true\n"])
+            let failed = daemon.pier(["build", "--progress=plain", "--pull", missing.path])
+            #expect(failed.status != 0)
+            #expect(failed.stderr.contains("Dockerfile:1: FROM 127.0.0.1:\(port)/team/base:1: --pull could not pull"),
+                    "\(failed.stderr)")
+        }
+    }
+
     @Test func dockerCLIThroughPierd() throws {
         try requirePeer("docker")
         let directory = NSTemporaryDirectory() + "pier-docker-" + UUID().uuidString.prefix(8)

@@ -19,7 +19,7 @@ struct Build: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Suppress the build output and print image ID on success") var quiet = false
     @Option(help: "Write the image ID to the file") var iidfile: String?
     @Option(help: "Set type of progress output (auto, plain, tty, quiet)") var progress = "auto"
-    @Flag(help: "Always attempt to pull a newer version of the image (images are local to Pier)") var pull = false
+    @Flag(help: "Always attempt to pull a newer version of the image") var pull = false
     @Option(help: "Networking mode for the RUN instructions (RUN uses the host's network)") var network: String?
     @Flag(help: "Remove intermediate containers after a successful build (always)") var rm = false
     @Option(name: .customLong("add-host"), help: "Add a custom host-to-IP mapping (host:ip)") var addHost: [String] = []
@@ -35,6 +35,7 @@ struct Build: ParsableCommand {
         if let platform { query.append(("platform", platform)) }
         if !addHost.isEmpty { query.append(("extrahosts", addHost.joined(separator: ","))) }
         if noCache { query.append(("nocache", "1")) }
+        if pull { query.append(("pull", "1")) }
         if mode == .quiet { query.append(("q", "1")) }
         if !buildArg.isEmpty { query.append(("buildargs", try jsonObject(buildArguments()))) }
         if !label.isEmpty {
@@ -46,7 +47,7 @@ struct Build: ParsableCommand {
             query.append(("labels", try jsonObject(labels)))
         }
 
-        var headers: [(String, String)] = []
+        var headers: [(String, String)] = pull ? try RegistryAuth.configHeader() : []
         if !secret.isEmpty {
             // Read here: the daemon gets the values, never the paths or variable names.
             var values: [String: [UInt8]] = [:]

@@ -272,19 +272,39 @@ enum RegistryAuth {
     /// The header carrying the stored credentials for `domain`, if there are any.
     static func header(for domain: String) throws -> [(String, String)] {
         let config = try DockerConfig.load()
-        guard let entry = try config.credentials(for: configKey(domain)) else { return [] }
-        var object: [String: String] = ["serveraddress": configKey(domain)]
+        guard let object = try login(configKey(domain), in: config) else { return [] }
+        return [("X-Registry-Auth", base64URL(object))]
+    }
+
+    /// `X-Registry-Config` for `build --pull`: every login in config.json (`auths` and
+    /// `credHelpers`), by its config key, as the docker CLI sends them with a build.
+    static func configHeader() throws -> [(String, String)] {
+        let config = try DockerConfig.load()
+        var keys = Set((config.document["auths"] as? [String: Any] ?? [:]).keys.map(configKey))
+        keys.formUnion((config.document["credHelpers"] as? [String: String] ?? [:]).keys.map(configKey))
+        var logins: [String: [String: String]] = [:]
+        for key in keys { logins[key] = try login(key, in: config) }
+        return logins.isEmpty ? [] : [("X-Registry-Config", base64URL(logins))]
+    }
+
+    /// One login as the Engine API carries it.
+    private static func login(_ key: String, in config: DockerConfig) throws -> [String: String]? {
+        guard let entry = try config.credentials(for: key) else { return nil }
+        var object: [String: String] = ["serveraddress": key]
         if let token = entry.identityToken {
             object["identitytoken"] = token
         } else {
             object["username"] = entry.username
             object["password"] = entry.secret
         }
+        return object
+    }
+
+    private static func base64URL<T: Encodable>(_ value: T) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let json = (try? encoder.encode(object)) ?? Data("{}".utf8)
-        let value = json.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-        return [("X-Registry-Auth", value)]
+        let json = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        return json.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
     }
 }
 

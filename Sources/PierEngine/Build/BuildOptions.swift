@@ -1,5 +1,6 @@
 import PierAPI
 import PierOCI
+import PierRegistry
 import Synchronization
 
 /// What `POST /build` asks for, in the builder's terms (the query parameters of the Engine
@@ -15,6 +16,10 @@ public struct BuildOptions: Sendable {
     public var target: String?
     /// `--no-cache`: run every step again (results are still recorded for later builds).
     public var noCache = false
+    /// `--pull`: fetch each `FROM` image from its registry before the build, even if it is local.
+    public var pull = false
+    /// The client's logins, by registry (`X-Registry-Config`), for `--pull`.
+    public var registryLogins: [String: RegistryAuthConfig] = [:]
     /// `--label`: labels added to the final image.
     public var labels: [String: String] = [:]
     /// `-q`: no step output, only the image ID.

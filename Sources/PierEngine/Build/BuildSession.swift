@@ -2,6 +2,7 @@ import Foundation
 import PierArchive
 import PierDockerfile
 import PierOCI
+import PierRegistry
 import PierStore
 import Synchronization
 
@@ -423,6 +424,7 @@ final class BuildSession: @unchecked Sendable {
                   let state = shared.result(dependency) {
             run = StageRun(state: state, id: try state.imageID())
         } else {
+            if options.pull { try pullBase(base, line: stage.source.startLine) }
             let state = try imageState(base, line: stage.source.startLine, instruction: "FROM")
             let image = Platform(architecture: state.state.config.architecture, os: state.state.config.os,
                                  variant: state.state.config.variant)
@@ -440,6 +442,36 @@ final class BuildSession: @unchecked Sendable {
             try execute(instruction, run: &run)
         }
         return run
+    }
+
+    /// `--pull`: fetches a `FROM` image from its registry (with the client's login for it), as
+    /// `docker pull` would, printing the pull's status lines into the build output. A registry
+    /// that cannot be reached fails the step, as it does with Docker.
+    func pullBase(_ name: String, line: Int) throws {
+        let reference: ImageReference
+        do { reference = try ImageReference(parsing: name) } catch {
+            throw stepError(line, "FROM \(name): \(error.message)")
+        }
+        let lines = Mutex<[String]>([])
+        let failure = Mutex<String?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        let registry = builder.registry
+        let login = RegistryAuthConfig.login(for: reference.domain, in: options.registryLogins)
+        Task {
+            do {
+                try await registry.pull(fromImage: reference.description, tag: nil, platform: nil, auth: login) { progress in
+                    if !progress.isLayer { lines.withLock { $0.append(progress.status) } }
+                }
+            } catch {
+                failure.withLock { $0 = (error as? EngineError)?.message ?? "\(error)" }
+            }
+            done.signal()
+        }
+        done.wait()
+        for text in lines.withLock({ $0 }) { try emit(text + "\n") }
+        if let message = failure.withLock({ $0 }) {
+            throw stepError(line, "FROM \(name): --pull could not pull \(reference.familiarDescription): \(message)")
+        }
     }
 
     /// The state of a local image; a missing one is an error that says how to get it.

@@ -13,15 +13,18 @@ import PierStore
 public final class Builder: Sendable {
     let transfer: ImageTransfer
     let containers: ContainerService
+    /// For `--pull`.
+    let registry: RegistryService
     let root: String
     let scratch: String
     let cache: BuildCache
     let logger: Logger
 
-    init(transfer: ImageTransfer, containers: ContainerService, root: String, scratch: String,
-         logger: Logger) throws(EngineError) {
+    init(transfer: ImageTransfer, containers: ContainerService, registry: RegistryService, root: String,
+         scratch: String, logger: Logger) throws(EngineError) {
         self.transfer = transfer
         self.containers = containers
+        self.registry = registry
         self.root = root
         self.scratch = scratch
         self.logger = logger

@@ -57,6 +57,27 @@ public struct RegistryAuthConfig: Codable, Sendable {
         }
     }
 
+    /// `X-Registry-Config` (sent with `POST /build`): base64url JSON of every login the client
+    /// has, by registry (`docker.io` logins under `https://index.docker.io/v1/`, as in config.json).
+    public static func decodeConfigHeader(_ value: String?) throws(RegistryError) -> [String: RegistryAuthConfig] {
+        guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return [:] }
+        guard let bytes = Base64URL.decode(value) else {
+            throw RegistryError(.invalidConfiguration, "invalid X-Registry-Config header: not base64")
+        }
+        do {
+            return try JSONDecoder().decode([String: RegistryAuthConfig].self, from: Data(bytes))
+        } catch {
+            throw RegistryError(.invalidConfiguration, "invalid X-Registry-Config header: \(error)")
+        }
+    }
+
+    /// The login for `domain` in an `X-Registry-Config` map.
+    public static func login(for domain: String, in logins: [String: RegistryAuthConfig]) -> RegistryAuthConfig? {
+        if let exact = logins[domain] { return exact }
+        if domain == "docker.io" { return logins["https://index.docker.io/v1/"] ?? logins["index.docker.io"] }
+        return logins["https://\(domain)"] ?? logins["http://\(domain)"]
+    }
+
     /// The credentials it carries (`auth` is `base64(user:password)`, as in config.json).
     public var credentials: RegistryCredentials? {
         var user = username

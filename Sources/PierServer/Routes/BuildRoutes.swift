@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import PierAPI
 import PierEngine
+import PierRegistry
 
 /// `POST /build`: the context arrives as a tar body, the build's output leaves as a JSON-message
 /// stream (`{"stream":…}`, `{"aux":{"ID":…}}`, and `{"errorDetail":…,"error":…}` on failure), as
@@ -112,6 +113,12 @@ extension Router {
             options.remote = git
         }
         options.noCache = request.query.bool("nocache")
+        options.pull = request.query.bool("pull")
+        do {
+            options.registryLogins = try RegistryAuthConfig.decodeConfigHeader(request.headers.first(name: "X-Registry-Config"))
+        } catch {
+            throw APIError.badRequest(error.message)
+        }
         options.quiet = request.query.bool("q")
         if let text = request.query["buildargs"], !text.isEmpty {
             do {
