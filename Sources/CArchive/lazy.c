@@ -43,17 +43,28 @@ static void *resolve(const char *name) {
     return symbol;
 }
 
-// One forwarder: the resolved address is cached in a function-local static. Two threads
+// The address of `name`, resolved on the first call and cached in `*slot` after. Two threads
 // racing on the first call both store the same address, so relaxed atomics are enough.
+static void *cached(void **slot, const char *name) {
+    void *function = __atomic_load_n(slot, __ATOMIC_RELAXED);
+    if (!function) {
+        function = resolve(name);
+        __atomic_store_n(slot, function, __ATOMIC_RELAXED);
+    }
+    return function;
+}
+
+// One forwarder, with libarchive's prototype. Functions returning void get FORWARD_VOID: C
+// lets a void function `return` nothing, not the value of a void call.
 #define FORWARD(result, name, parameters, arguments)                                   \
     __attribute__((visibility("hidden"))) result name parameters {                      \
-        static result (*target) parameters;                                             \
-        result (*function) parameters = __atomic_load_n(&target, __ATOMIC_RELAXED);     \
-        if (!function) {                                                                \
-            function = (result (*) parameters)resolve(#name);                           \
-            __atomic_store_n(&target, function, __ATOMIC_RELAXED);                      \
-        }                                                                               \
-        return function arguments;                                                      \
+        static void *slot;                                                              \
+        return ((result (*) parameters)cached(&slot, #name)) arguments;                 \
+    }
+#define FORWARD_VOID(name, parameters, arguments)                                      \
+    __attribute__((visibility("hidden"))) void name parameters {                        \
+        static void *slot;                                                              \
+        ((void (*) parameters)cached(&slot, #name)) arguments;                          \
     }
 
 // Reading and writing archives.
@@ -93,19 +104,7 @@ FORWARD(int, archive_write_header, (struct archive *a, struct archive_entry *ent
 FORWARD(la_ssize_t, archive_write_data, (struct archive *a, const void *buffer, size_t size), (a, buffer, size))
 FORWARD(int, archive_write_close, (struct archive *a), (a))
 
-// Entries. The setters return void, which `return function(...)` may do in C only by
-// returning nothing: they get a forwarder of their own shape.
-#define FORWARD_VOID(name, parameters, arguments)                                      \
-    __attribute__((visibility("hidden"))) void name parameters {                        \
-        static void (*target) parameters;                                               \
-        void (*function) parameters = __atomic_load_n(&target, __ATOMIC_RELAXED);       \
-        if (!function) {                                                                \
-            function = (void (*) parameters)resolve(#name);                             \
-            __atomic_store_n(&target, function, __ATOMIC_RELAXED);                      \
-        }                                                                               \
-        function arguments;                                                             \
-    }
-
+// Entries.
 FORWARD(struct archive_entry *, archive_entry_new, (void), ())
 FORWARD_VOID(archive_entry_free, (struct archive_entry *e), (e))
 FORWARD(const char *, archive_entry_pathname, (struct archive_entry *e), (e))

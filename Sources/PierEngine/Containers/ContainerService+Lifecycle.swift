@@ -33,23 +33,9 @@ extension ContainerService {
         var phases = StartPhases()
         let networking: ContainerNetworking?
         do {
-            if let hierarchy {
-                let manager = try CgroupManager(hierarchy: hierarchy, id: record.id, logger: logger)
-                try manager.create()
-                cgroup = manager
-                // The shim moves the process into this cgroup ~7 ms from now: pay the kernel's
-                // grace period for that move meanwhile (see CgroupMigrationPrimer). Not before
-                // the mkdirs above, which would wait for it (the move holds cgroup_mutex).
-                migrationPrimer?.prime()
-            }
+            cgroup = try makeCgroup(record.id)
             phases.mark("cgroup")
-        } catch {
-            try? cgroup?.remove()
-            if record.hostConfig.AutoRemove == true { store.remove(record.id) }
-            throw error
-        }
-        let allocationStart = ContinuousClock.now
-        do {
+            let allocationStart = ContinuousClock.now
             networking = try allocateNetworking(record)
             logger.debug("network allocated", metadata: ["id": "\(record.shortID)", "took": "\(ContinuousClock.now - allocationStart)"])
         } catch {

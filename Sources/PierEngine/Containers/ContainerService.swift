@@ -121,7 +121,9 @@ public final class ContainerService: Sendable {
             store.remove(id)
             throw ContainerService.engineError(error)
         }
-        prepareCgroup(id)
+        // Made now so that the first move's grace period is paid while the client gets round to
+        // `start`; failures are left for `launch` to report.
+        _ = try? makeCgroup(id)
         logger.info("created container", metadata: ["id": "\(id.prefix(12))", "name": "\(name)"])
         if let record = store.get(id) { emit(record, "create") }
         return ContainerCreateResponse(Id: id, Warnings: [])
@@ -227,15 +229,18 @@ public final class ContainerService: Sendable {
 }
 
 extension ContainerService {
-    /// Makes a new container's cgroup now, and starts paying the kernel's grace period for the
-    /// first move into a cgroup (see CgroupMigrationPrimer) while the client gets round to
-    /// `start`: `run` starts ~3 ms after the create, and the shim moves the process in ~5 ms
-    /// into the start. `launch` makes the cgroup again (idempotent) for a container that was
-    /// stopped since; `remove` takes it away. Failures are left for `launch` to report.
-    func prepareCgroup(_ id: String) {
-        guard let hierarchy, let manager = try? CgroupManager(hierarchy: hierarchy, id: id, logger: logger),
-              (try? manager.create()) != nil else { return }
+    /// Makes a container's cgroup (idempotent; nil on a host without cgroups) and starts paying
+    /// the kernel's grace period for the shim's move of the process into it (see
+    /// CgroupMigrationPrimer). `create` calls it (`run` starts ~3 ms later, and the shim moves the
+    /// process ~5 ms into the start), and `launch` again, for a container stopped since; `remove`
+    /// takes the cgroup away. The primer writes only after the mkdirs, which would otherwise wait
+    /// for it (a move holds cgroup_mutex while it waits).
+    func makeCgroup(_ id: String) throws -> CgroupManager? {
+        guard let hierarchy else { return nil }
+        let manager = try CgroupManager(hierarchy: hierarchy, id: id, logger: logger)
+        try manager.create()
         migrationPrimer?.prime()
+        return manager
     }
 }
 
