@@ -21,7 +21,7 @@ public struct Pier: ParsableCommand {
     /// Parses and runs, printing errors the way docker does and exiting with its codes.
     public static func runMain() -> Never {
         do {
-            var command = try parseAsRoot()
+            var command = try parseDirectly() ?? parseAsRoot()
             try command.run()
             Foundation.exit(0)
         } catch let error as ExitCode {
@@ -39,6 +39,33 @@ public struct Pier: ParsableCommand {
             // docker exits 125 for a flag it cannot parse.
             Foundation.exit(code == .validationFailure ? 125 : code.rawValue)
         }
+    }
+}
+
+extension Pier {
+    /// The command the arguments name, parsed by itself (`run …` as `Run`, `image ls …` as
+    /// `ImageLs`). ArgumentParser's pass from the root reflects over the chosen command's whole
+    /// argument table twice more on the way (for the root and for its passthrough check): for
+    /// `run` and its ~50 options, that was a third of the CLI's start-up. Only a parse that
+    /// succeeds is used; help, `--version`, mistakes and anything unusual get `nil`, and the full
+    /// parse from the root then words them as it always has.
+    static func parseDirectly(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> ParsableCommand? {
+        guard let name = arguments.first, !name.hasPrefix("-"),
+              !arguments.contains(where: { $0 == "--help" || $0 == "-h" || $0 == "--version" || $0 == "help" }) else {
+            return nil
+        }
+        var command = subcommand(named: name, of: Pier.self)
+        var rest = arguments.dropFirst()
+        while let group = command, !group.configuration.subcommands.isEmpty {
+            guard let next = rest.first, let sub = subcommand(named: next, of: group) else { return nil }
+            command = sub
+            rest = rest.dropFirst()
+        }
+        return command.flatMap { try? $0.parseAsRoot(Array(rest)) }
+    }
+
+    static func subcommand(named name: String, of command: ParsableCommand.Type) -> ParsableCommand.Type? {
+        command.configuration.subcommands.first { $0._commandName == name || $0.configuration.aliases.contains(name) }
     }
 }
 

@@ -81,6 +81,21 @@ public final class HTTPResponse {
         }
     }
 
+    /// The body up to its first newline, or all of it if it has none: for an answer whose
+    /// first line is all the caller needs (`wait` sends one JSON line, then ends).
+    public func readFirstLine() throws -> [UInt8] {
+        var result: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = try buffer.withUnsafeMutableBytes { (raw) throws in try read(into: raw) }
+            if n == 0 { return result }
+            if let newline = buffer[0..<n].firstIndex(of: UInt8(ascii: "\n")) {
+                return result + buffer[0..<newline]
+            }
+            result.append(contentsOf: buffer[0..<n])
+        }
+    }
+
     /// Calls `body` for each newline-terminated line of a streamed body (JSON progress streams).
     public func forEachLine(_ body: (String) throws -> Void) throws {
         var pending: [UInt8] = []

@@ -172,6 +172,12 @@ public struct ResponseWriter: Sendable {
     /// Starts a response. Without `contentLength` the body is sent chunked.
     public func writeHead(status: HTTPResponseStatus, contentType: String?, contentLength: Int? = nil,
                           extraHeaders: [(String, String)] = []) async throws {
+        try await outbound.write(.head(head(status: status, contentType: contentType, contentLength: contentLength,
+                                            extraHeaders: extraHeaders)))
+    }
+
+    func head(status: HTTPResponseStatus, contentType: String?, contentLength: Int?,
+              extraHeaders: [(String, String)] = []) -> HTTPResponseHead {
         var headers = HTTPHeaders()
         headers.add(name: "Api-Version", value: APIVersion.current)
         headers.add(name: "Server", value: "Pier/\(PierVersion.current) (linux)")
@@ -182,7 +188,7 @@ public struct ResponseWriter: Sendable {
         if !keepAlive { headers.add(name: "Connection", value: "close") }
         for (name, value) in extraHeaders { headers.add(name: name, value: value) }
         headWritten.written = true
-        try await outbound.write(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers)))
+        return HTTPResponseHead(version: .http1_1, status: status, headers: headers)
     }
 
     public func writeBody(_ buffer: ByteBuffer) async throws {
@@ -198,18 +204,23 @@ public struct ResponseWriter: Sendable {
         try await outbound.write(.end(nil))
     }
 
-    /// A whole JSON response.
+    /// The last of the body and the end, in one write (one flush, one trip through the loop).
+    public func end(with bytes: [UInt8]) async throws {
+        try await outbound.write(contentsOf: [.body(.byteBuffer(ByteBuffer(bytes: bytes))), .end(nil)])
+    }
+
+    /// A whole JSON response, head, body and end in one write.
     public func json<T: Encodable>(_ value: T, status: HTTPResponseStatus = .ok) async throws {
-        let bytes = try JSONCoding.encode(value)
-        try await writeHead(status: status, contentType: "application/json", contentLength: bytes.count + 1)
-        try await writeBody(bytes + [UInt8(ascii: "\n")])
-        try await end()
+        let bytes = try JSONCoding.encode(value) + [UInt8(ascii: "\n")]
+        try await outbound.write(contentsOf: [
+            .head(head(status: status, contentType: "application/json", contentLength: bytes.count)),
+            .body(.byteBuffer(ByteBuffer(bytes: bytes))), .end(nil)])
     }
 
     /// A response with no body.
     public func empty(status: HTTPResponseStatus = .noContent) async throws {
-        try await writeHead(status: status, contentType: nil, contentLength: status == .noContent ? nil : 0)
-        try await end()
+        try await outbound.write(contentsOf: [
+            .head(head(status: status, contentType: nil, contentLength: status == .noContent ? nil : 0)), .end(nil)])
     }
 
     public func text(_ text: String, status: HTTPResponseStatus = .ok, contentType: String = "text/plain; charset=utf-8") async throws {

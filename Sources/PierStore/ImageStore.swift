@@ -19,6 +19,9 @@ public final class ImageStore: Sendable {
     /// Other holders of content that no image names (the build cache): each answers with the
     /// blob digests and chain IDs it keeps, and garbage collection leaves those alone.
     let retainers = Mutex<[@Sendable () -> Set<Digest>]>([])
+    /// Decoded image configs by digest. A config blob never changes (its name is its hash), so
+    /// an entry is never stale; `create` and `start` each read the config more than once.
+    let configs = Mutex<[Digest: ImageConfig]>([:])
 
     /// Registers a holder of content (see `retainers`).
     public func addRetainer(_ retained: @escaping @Sendable () -> Set<Digest>) {
@@ -44,7 +47,13 @@ public final class ImageStore: Sendable {
     }
 
     public func config(of image: ImageRecord) throws(StoreError) -> ImageConfig {
-        try content.readJSON(ImageConfig.self, image.id)
+        if let cached = configs.withLock({ $0[image.id] }) { return cached }
+        let config = try content.readJSON(ImageConfig.self, image.id)
+        configs.withLock { cache in
+            if cache.count >= 64 { cache.removeAll(keepingCapacity: true) }
+            cache[image.id] = config
+        }
+        return config
     }
 
     /// The overlay lower dirs of an image, top layer first (overlayfs `lowerdir=` order).

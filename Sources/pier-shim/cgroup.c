@@ -19,6 +19,7 @@ int cgroup_join(const char *const *procs, size_t n, pid_t pid, char *err, size_t
         if (fd >= 0) close(fd);
         if (rc < 0) {
             snprintf(err, errlen, "join cgroup %s: %s", procs[i], strerror(e));
+            errno = e;
             return -1;
         }
     }

@@ -105,13 +105,16 @@ static int bring_loopback_up(struct child *c) {
 
 typedef int (*setup_step)(struct child *c);
 
-// The order of docs/runtime.md, "Starting", step 4.
+// The order of docs/runtime.md, "Starting", step 4. The steps before wait_for_go run while
+// the shim moves the process into its cgroups (the first move waits out an RCU grace period);
+// none of them runs anything of the image, and the process only runs the image's program
+// once it is in its cgroups.
 static const setup_step CONTAINER_STEPS[] = {
-    wait_for_go,          enter_cgroup_namespace, reset_signals, attach_stdio, join_namespaces,
-    make_mounts_private,  mount_root,         mount_config_mounts, create_devices,
-    create_dev_symlinks,  open_container_console, pivot_into_root, write_sysctls,
-    mask_paths,           make_paths_readonly, make_root_readonly, set_hostname,
-    bring_loopback_up,
+    reset_signals,        attach_stdio,       join_namespaces,     make_mounts_private,
+    mount_root,           mount_config_mounts, create_devices,     create_dev_symlinks,
+    open_container_console, wait_for_go,      enter_cgroup_namespace, mount_cgroup_mounts,
+    pivot_into_root,      write_sysctls,      mask_paths,          make_paths_readonly,
+    make_root_readonly,   set_hostname,       bring_loopback_up,
 };
 
 static noreturn void container_child(struct child *c) {

@@ -169,9 +169,21 @@ static int mount_one(struct child *c, const struct spec_mount *m) {
     return rc;
 }
 
+static bool is_cgroup_mount(const struct spec_mount *m) {
+    return !m->bind && strcmp(m->type, "cgroup") == 0;
+}
+
+// Every mount but cgroupfs, which must wait for the cgroup namespace (mount_cgroup_mounts):
+// this runs while the shim is still moving the process into its cgroups.
 int mount_config_mounts(struct child *c) {
     for (size_t i = 0; i < c->spec->nmounts; i++)
-        if (mount_one(c, &c->spec->mounts[i]) < 0) return -1;
+        if (!is_cgroup_mount(&c->spec->mounts[i]) && mount_one(c, &c->spec->mounts[i]) < 0) return -1;
+    return 0;
+}
+
+int mount_cgroup_mounts(struct child *c) {
+    for (size_t i = 0; i < c->spec->nmounts; i++)
+        if (is_cgroup_mount(&c->spec->mounts[i]) && mount_one(c, &c->spec->mounts[i]) < 0) return -1;
     return 0;
 }
 

@@ -8,6 +8,7 @@
 int make_mounts_private(struct child *c);
 int mount_root(struct child *c);
 int mount_config_mounts(struct child *c);
+int mount_cgroup_mounts(struct child *c);
 int create_devices(struct child *c);
 int create_dev_symlinks(struct child *c);
 int open_container_console(struct child *c);

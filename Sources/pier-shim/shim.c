@@ -120,14 +120,22 @@ static int start_and_monitor(struct spec *spec, struct seccomp_program *seccomp,
 
     struct kept kept;
     keep_cgroups(spec, &kept);
+    bool child_gone = false;
     if (pid > 0 && cgroup_join((const char *const *)kept.cgroup_procs, kept.ncgroup_procs, pid, err, sizeof(err)) < 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        pid = -1;
+        if (errno == ESRCH) {
+            // The child failed its first setup steps and exited: the monitor reports its message.
+            err[0] = '\0';
+            child_gone = true;
+        } else {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            pid = -1;
+        }
     }
-    if (pid > 0) {
+    if (pid > 0 && !child_gone) {
         m.oom_kills_before = cgroup_oom_kills((const char *const *)kept.cgroup_procs, kept.ncgroup_procs);
-        if (sync_send(sync_fd, "go", -1) < 0) snprintf(err, sizeof(err), "start setup: %s", strerror(errno));
+        // A child that failed an early step has gone already; its message waits on sync_fd.
+        (void)sync_send(sync_fd, "go", -1);
     }
     if (pid <= 0) {
         for (int i = 0; i < 3; i++)

@@ -173,6 +173,39 @@ import Testing
         }
     }
 
+    /// `run --rm` returns once the container is gone (pier and docker both wait with
+    /// `condition=removed`), so its name is free at once; `removed` outlasts the exit until `rm`.
+    @Test func waitForRemovalFreesTheName() throws {
+        try withDaemon { daemon in
+            try daemon.bootstrapBusybox()
+            try requirePeer("curl")
+            for _ in 0..<5 {
+                let again = daemon.pier(["run", "--rm", "--name", "again", "busybox", "true"])
+                #expect(again.status == 0, "\(again)")
+            }
+            for _ in 0..<3 {
+                let viaDocker = daemon.docker(["run", "--rm", "--name", "again", "busybox", "true"])
+                #expect(viaDocker.status == 0, "\(viaDocker)")
+            }
+            #expect(daemon.pier(["run", "--name", "kept", "busybox", "sh", "-c", "exit 4"]).status == 4)
+            let waiter = Process()
+            waiter.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            waiter.arguments = ["-s", "-m", "20", "--unix-socket", daemon.socket, "-X", "POST",
+                                "http://pier/v1.41/containers/kept/wait?condition=removed"]
+            let output = Pipe()
+            waiter.standardOutput = output
+            try waiter.run()
+            usleep(700_000)
+            #expect(waiter.isRunning, "wait?condition=removed answered before the container was removed")
+            #expect(daemon.pier(["rm", "kept"]).status == 0)
+            waiter.waitUntilExit()
+            let answer = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(answer == "{\"StatusCode\":4}\n")
+            #expect(daemon.pier(["ps", "-aq"]).stdout.isEmpty)
+            expectNoCgroupsLeft(daemon)
+        }
+    }
+
     @Test func runningContainersSurviveADaemonCrash() throws {
         try withDaemon { daemon in
             try daemon.bootstrapBusybox()
@@ -182,6 +215,8 @@ import Testing
                                      "trap 'exit 0' TERM; i=0; while true; do echo line $i; i=$((i+1)); sleep 0.05; done"]).status == 0)
             }
             #expect(daemon.pier(["run", "-d", "--name", "short", "busybox", "sh", "-c", "sleep 1; exit 7"]).status == 0)
+            // An --rm container that is not running when pierd starts again is removed (as dockerd does).
+            #expect(daemon.pier(["create", "--rm", "--name", "never", "busybox", "true"]).status == 0)
             daemon.kill()
             sleep(2)
             let restarted = try daemon.restart()
@@ -189,6 +224,7 @@ import Testing
             let running = restarted.pier(["ps", "--format", "{{.Names}}"]).stdout.split(separator: "\n").sorted()
             #expect(running == (0..<20).map { "keep\($0)" }.sorted())
             #expect(restarted.pier(["inspect", "--format", "{{.State.ExitCode}}", "short"]).stdout == "7\n")
+            #expect(restarted.pier(["inspect", "never"]).status != 0)
             // The log has no gap across the crash: line numbers are consecutive.
             for index in 0..<20 {
                 let lines = restarted.pier(["logs", "keep\(index)"]).stdout.split(separator: "\n")

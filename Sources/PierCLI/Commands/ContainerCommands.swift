@@ -27,22 +27,26 @@ struct Run: ParsableCommand {
             try client.hijack("POST", "/containers/\(id)/attach",
                               query: [("stream", "1"), ("stdin", options.interactive ? "1" : "0"), ("stdout", "1"), ("stderr", "1")])
         }
-        // Wait for the exit from before the start, so a fast exit is never missed.
-        let waiter = WaitResult()
-        let waitThread = Thread {
-            waiter.code = (try? client.json(ContainerWaitResponse.self, "POST", "/containers/\(id)/wait",
-                                            query: [("condition", "next-exit")]).StatusCode).map { Int32($0) } ?? 125
-            waiter.done.signal()
+        // Ask for the exit before the start, so a fast exit is never missed. pierd answers the
+        // head at once and the body at the exit (with --rm, once the container is gone, as docker
+        // waits, so its name is free when this returns); the body is read after the output.
+        let wait = try runCall {
+            try client.send("POST", "/containers/\(id)/wait", query: [("condition", rm ? "removed" : "next-exit")])
         }
-        waitThread.start()
         do {
             try client.call("POST", "/containers/\(id)/start")
         } catch let error as ClientError {
             throw Run.startError(error)
         }
         StreamIO.pump(stream, tty: options.tty, forwardStdin: options.interactive, resize: StreamIO.resizer(client, "/containers/\(id)"))
-        waiter.done.wait()
-        throw ExitCode(waiter.code)
+        throw ExitCode(Run.exitCode(from: wait))
+    }
+
+    /// The container's exit code from the answer to `wait`; 125 when there is none.
+    static func exitCode(from wait: HTTPResponse) -> Int32 {
+        guard let bytes = try? (wait.status >= 400 ? wait.readAll() : wait.readFirstLine()), (try? wait.throwIfError(bytes)) != nil,
+              let result = try? JSONDecoder().decode(ContainerWaitResponse.self, from: Data(bytes)) else { return 125 }
+        return Int32(result.StatusCode)
     }
 
     /// docker maps a start failure to 126 (cannot execute) or 127 (not found), else 125.
@@ -56,12 +60,6 @@ struct Run: ParsableCommand {
     }
 }
 
-final class WaitResult: @unchecked Sendable {
-    // Written by the wait thread before it signals; read after the wait.
-    var code: Int32 = 0
-    let done = DispatchSemaphore(value: 0)
-}
-
 /// Runs a client call in `run`/`create`: daemon errors exit 125, as docker's do.
 func runCall<T>(_ body: () throws -> T) throws -> T {
     do { return try body() } catch let error as ClientError {
@@ -73,13 +71,14 @@ func runCall<T>(_ body: () throws -> T) throws -> T {
 struct Create: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a new container")
     @OptionGroup var daemon: DaemonOptions
+    @Flag(help: "Automatically remove the container when it exits") var rm = false
     @OptionGroup var options: ContainerOptions
     @Argument(help: "IMAGE") var image: String
     @Argument(parsing: .captureForPassthrough, help: "COMMAND and ARG...") var command: [String] = []
 
     func run() throws {
         let client = try call { try daemon.client() }
-        let request = try options.request(image: image, command: command, autoRemove: false, attach: false)
+        let request = try options.request(image: image, command: command, autoRemove: rm, attach: false)
         print(try Create.create(client, request: request, name: options.name, image: image))
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import PierStore
 import PierAPI
 import PierOCI
 import Synchronization
@@ -88,32 +89,35 @@ final class ContainerStore: Sendable {
         records.withLock { $0.named(name) }
     }
 
-    /// Adds or replaces a record and writes it (temp file + fsync + rename).
-    func save(_ record: ContainerRecord) throws {
+    /// Adds or replaces a record and writes it atomically (temp file + rename).
+    ///
+    /// - Parameter durable: also fsync, so the write survives a power cut. What a user decided
+    ///   (the container's existence and config, its name, its networks, a `stop`) is durable.
+    ///   Run state (running, exited, exit code, health) is not: a power cut ends every container
+    ///   anyway, and pierd marks the ones whose shim is gone as exited when it starts. Nor is an
+    ///   `--rm` container's record, which pierd removes at start if its container is not running.
+    func save(_ record: ContainerRecord, durable: Bool) throws {
         writes.lock()
         defer { writes.unlock() }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let data = try encoder.encode(record)
-        let file = "\(directory(record.id))/config.v2.json"
-        let temp = file + ".tmp"
-        try data.write(to: URL(fileURLWithPath: temp))
-        let fd = open(temp, O_RDONLY | O_CLOEXEC)
-        if fd >= 0 { fsync(fd); close(fd) }
-        guard rename(temp, file) == 0 else {
-            throw EngineError(.internalError, "cannot save container \(record.shortID): \(String(cString: strerror(errno)))")
+        do {
+            try FileSystem.writeAtomically([UInt8](data), to: "\(directory(record.id))/config.v2.json", durable: durable)
+        } catch {
+            throw EngineError(.internalError, "cannot save container \(record.shortID): \(error.message)")
         }
         records.withLock { $0.put(record) }
     }
 
     /// Applies a change to a record and saves it; returns the new record.
     @discardableResult
-    func update(_ id: String, _ change: (inout ContainerRecord) -> Void) throws -> ContainerRecord {
+    func update(_ id: String, durable: Bool, _ change: (inout ContainerRecord) -> Void) throws -> ContainerRecord {
         writes.lock()
         defer { writes.unlock() }
         guard var record = get(id) else { throw EngineError(.notFound, "No such container: \(id)") }
         change(&record)
-        try save(record)
+        try save(record, durable: durable)
         return record
     }
 

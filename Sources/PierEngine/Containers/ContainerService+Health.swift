@@ -33,7 +33,7 @@ extension ContainerService {
         guard let record = store.get(id), let command = ContainerService.healthCommand(record.config.Healthcheck) else { return }
         let run = record.state.startedAt
         if !resumed || record.state.health == nil {
-            _ = try? store.update(id) { $0.state.health = HealthState(Status: "starting") }
+            _ = try? store.update(id, durable: false) { $0.state.health = HealthState(Status: "starting") }
         }
         let config = record.config.Healthcheck ?? HealthcheckConfig()
         func positive(_ value: Int64?, _ fallback: Int64) -> Int64 { (value ?? 0) > 0 ? value! : fallback }
@@ -55,7 +55,7 @@ extension ContainerService {
                 let entry = probe(id, command: command, timeout: timeout)
                 let stillStarting = Date().timeIntervalSince1970 - started < Double(startPeriod) / 1e9
                 var changed: (from: String, to: String)?
-                _ = try? store.update(id) { record in
+                _ = try? store.update(id, durable: false) { record in
                     // A probe that ended with the container (or its run) says nothing about its health.
                     guard record.state.startedAt == run, record.state.status == .running else { return }
                     var health = record.state.health ?? HealthState(Status: "starting")

@@ -40,15 +40,17 @@ extension ContainerService {
             logger.debug("network allocated", metadata: ["id": "\(record.shortID)", "took": "\(ContinuousClock.now - allocationStart)"])
         } catch {
             try? cgroup?.remove()
-            if record.hostConfig.AutoRemove == true { store.remove(record.id) }
+            if record.hostConfig.AutoRemove == true { forget(record) }
             throw error
         }
         do {
             let spec = try containerSpec(record, lowerDirs: lowerDirs, cgroup: cgroup)
             let built = try SpecBuilder(host: host).build(spec)
-            if let cgroup, let resources = built.spec.linux?.resources { try cgroup.apply(resources) }
-            try built.write(toBundle: directory + "/bundle")
             phases.mark("spec")
+            if let cgroup, let resources = built.spec.linux?.resources { try cgroup.apply(resources) }
+            phases.mark("limits")
+            try built.write(toBundle: directory + "/bundle")
+            phases.mark("bundle")
             let logOptions = record.hostConfig.LogConfig?.Config ?? [:]
             shim = try launcher.run(id: record.id, files: files,
                                     logMaxSize: logOptions["max-size"].flatMap(ContainerService.parseSize),
@@ -58,7 +60,7 @@ extension ContainerService {
             // Nothing of a container that could not start stays behind; `--rm` removes the container too.
             try? cgroup?.remove()
             networks.release(containerID: record.id)
-            if record.hostConfig.AutoRemove == true { store.remove(record.id) }
+            if record.hostConfig.AutoRemove == true { forget(record) }
             throw error
         }
         let control: ShimControl
@@ -90,13 +92,13 @@ extension ContainerService {
         } catch {
             try? cgroup?.remove()
             networks.release(containerID: record.id)
-            if record.hostConfig.AutoRemove == true { store.remove(record.id) }
+            if record.hostConfig.AutoRemove == true { forget(record) }
             throw error
         }
         switch outcome {
         case .started(let pid):
             record.state = ContainerRecord.State(status: .running, pid: pid, shimPid: shim.pid, startedAt: Timestamp.now())
-            try store.save(record)
+            try store.save(record, durable: false)
             controls.withLock { $0[record.id] = control }
             monitor(record.id, control: control, cgroup: cgroup)
             logger.info("started container", metadata: ["id": "\(record.shortID)", "pid": "\(pid)"])
@@ -110,11 +112,11 @@ extension ContainerService {
             record.state.exitCode = code
             record.state.error = message
             record.state.finishedAt = Timestamp.now()
-            try store.save(record)
+            try store.save(record, durable: false)
             try? cgroup?.remove()
             networks.release(containerID: record.id)
             notifyExit(record)
-            if record.hostConfig.AutoRemove == true { store.remove(record.id) }
+            if record.hostConfig.AutoRemove == true { forget(record) }
             throw EngineError(code == 125 ? .internalError : .invalidArgument,
                               "failed to create task for container: failed to create shim task: OCI runtime create failed: "
                               + "unable to start container process: \(message): unknown")
@@ -243,9 +245,7 @@ extension ContainerService {
         let files = ShimFiles(directory: store.directory(id))
         let exitRecord = try? files.readExit()
         let oom = (observed?.1 ?? false) || (exitRecord?.oomKilled ?? false) || (cgroup?.oomKilled() ?? false)
-        try? cgroup?.remove()
-        networks.release(containerID: id)
-        let record = try? store.update(id) { record in
+        let record = try? store.update(id, durable: false) { record in
             record.state.status = .exited
             record.state.pid = 0
             record.state.exitCode = observed?.0 ?? exitRecord?.exitCode ?? 255
@@ -256,7 +256,10 @@ extension ContainerService {
         let finished = record ?? current
         logger.info("container exited", metadata: ["id": "\(finished.shortID)", "code": "\(finished.state.exitCode)"])
         emit(finished, "die", ["exitCode": "\(finished.state.exitCode)"])
+        // The exit is told first; freeing the cgroup and the network is the kernel's slow part.
         notifyExit(finished)
+        try? cgroup?.remove()
+        networks.release(containerID: id)
         if finished.hostConfig.AutoRemove == true {
             try? remove(id, force: true, volumes: true)
             return
@@ -278,35 +281,54 @@ extension ContainerService {
         guard restart else { return }
         // Docker's back-off: 100 ms doubling per consecutive restart, capped at a minute.
         let delay = min(60_000, 100 * (1 << min(record.restartCount, 10)))
-        _ = try? store.update(record.id) { $0.restartCount += 1; $0.state.status = .restarting }
+        _ = try? store.update(record.id, durable: false) { $0.restartCount += 1; $0.state.status = .restarting }
         Thread.detachNewThread { [self] in
             usleep(UInt32(delay) * 1000)
             guard let current = store.get(record.id), current.state.status == .restarting else { return }
             do { try launch(current) } catch {
                 logger.warning("restart failed", metadata: ["id": "\(record.shortID)", "error": "\(error)"])
-                _ = try? store.update(record.id) { $0.state.status = .exited; $0.state.error = "\(error)" }
+                _ = try? store.update(record.id, durable: false) { $0.state.status = .exited; $0.state.error = "\(error)" }
             }
         }
     }
 
+    /// Wakes the callers waiting for this container to stop running.
     func notifyExit(_ record: ContainerRecord) {
-        let waiters = exitWaiters.withLock { $0.removeValue(forKey: record.id) ?? [] }
-        for waiter in waiters { waiter.resume(returning: record) }
+        let woken = exitWaiters.withLock { waiters -> [ExitWaiter] in
+            guard let all = waiters[record.id] else { return [] }
+            let remaining = all.filter(\.untilRemoved)
+            waiters[record.id] = remaining.isEmpty ? nil : remaining
+            return all.filter { !$0.untilRemoved }
+        }
+        for waiter in woken { waiter.continuation.resume(returning: record) }
+    }
+
+    /// Forgets a container and wakes everyone still waiting on it (`condition=removed` too).
+    func forget(_ record: ContainerRecord) {
+        store.remove(record.id)
+        let woken = exitWaiters.withLock { $0.removeValue(forKey: record.id) ?? [] }
+        for waiter in woken { waiter.continuation.resume(returning: store.get(record.id) ?? record) }
     }
 
     // MARK: waiting
 
-    /// `POST /containers/{id}/wait`: `not-running` (default), `next-exit`, or `removed`.
+    /// `POST /containers/{id}/wait`: `not-running` (default), `next-exit`, or `removed`, as
+    /// Docker has them: `removed` answers once the container is gone (what `run --rm` waits for,
+    /// so its name is free again when the command returns).
     public func wait(_ reference: String, condition: String) async throws(EngineError) -> ContainerRecord {
         let record = try resolve(reference)
         let running = record.state.status == .running || record.state.status == .restarting
             || record.state.status == .paused
-        if condition != "next-exit", !running, condition != "removed" { return record }
+        let untilRemoved = condition == "removed"
+        if condition != "next-exit", !untilRemoved, !running { return record }
         return await withCheckedContinuation { continuation in
-            exitWaiters.withLock { $0[record.id, default: []].append(continuation) }
-            // The container may have exited between the check and the registration.
-            if let now = store.get(record.id), now.state.status == .exited, condition != "next-exit" || !running {
-                if condition != "next-exit" { notifyExit(now) }
+            exitWaiters.withLock { $0[record.id, default: []].append(ExitWaiter(untilRemoved: untilRemoved, continuation: continuation)) }
+            // The container may have exited, or gone, between the check and the registration.
+            if store.get(record.id) == nil {
+                let woken = exitWaiters.withLock { $0.removeValue(forKey: record.id) ?? [] }
+                for waiter in woken { waiter.continuation.resume(returning: record) }
+            } else if !untilRemoved, condition != "next-exit", let now = store.get(record.id), now.state.status == .exited {
+                notifyExit(now)
             }
         }
     }
@@ -319,9 +341,9 @@ extension ContainerService {
         guard record.state.status == .running || record.state.status == .paused || record.state.status == .restarting else {
             throw EngineError(.notModified, "")
         }
-        _ = try? store.update(record.id) { $0.state.stoppedByUser = true }
+        _ = try? store.update(record.id, durable: true) { $0.state.stoppedByUser = true }
         if record.state.status == .restarting {
-            _ = try? store.update(record.id) { $0.state.status = .exited }
+            _ = try? store.update(record.id, durable: false) { $0.state.status = .exited }
             return
         }
         let signal = (try? Signals.parse(record.config.StopSignal ?? "SIGTERM")) ?? SIGTERM
@@ -353,7 +375,7 @@ extension ContainerService {
         do { signal = try Signals.parse(text ?? "SIGKILL") } catch {
             throw EngineError(.invalidArgument, error.message)
         }
-        _ = try? store.update(record.id) { $0.state.stoppedByUser = true }
+        _ = try? store.update(record.id, durable: true) { $0.state.stoppedByUser = true }
         try send(record.id, .kill(signal: signal))
         emit(record, "kill", ["signal": "\(signal)"])
     }
@@ -374,7 +396,7 @@ extension ContainerService {
     public func restart(_ reference: String, timeout: Int?) async throws(EngineError) {
         let record = try resolve(reference)
         if record.state.status == .running { try await stop(reference, timeout: timeout) }
-        _ = try? store.update(record.id) { $0.state.stoppedByUser = false }
+        _ = try? store.update(record.id, durable: true) { $0.state.stoppedByUser = false }
         let result: Result<Void, EngineError> = await Task.detached {
             do { try self.start(record.id); return .success(()) } catch let error as EngineError { return .failure(error) }
             catch { return .failure(EngineError(.internalError, "\(error)")) }
@@ -391,7 +413,7 @@ extension ContainerService {
                 throw EngineError(.conflict, "You cannot remove a running container \(record.id). Stop the container before "
                                   + "attempting removal or force remove")
             }
-            _ = try? store.update(record.id) { $0.state.stoppedByUser = true; $0.hostConfig.AutoRemove = false }
+            _ = try? store.update(record.id, durable: true) { $0.state.stoppedByUser = true; $0.hostConfig.AutoRemove = false }
             try? send(record.id, .kill(signal: SIGKILL))
             let deadline = Date().addingTimeInterval(10)
             while Date() < deadline, let now = store.get(record.id), now.state.status == .running {
@@ -402,7 +424,7 @@ extension ContainerService {
             try? manager.remove()
         }
         networks.release(containerID: record.id)
-        store.remove(record.id)
+        forget(record)
         if removeVolumes { removeAnonymousVolumes(record) }
         logger.info("removed container", metadata: ["id": "\(record.shortID)"])
         emit(record, "destroy")
@@ -435,6 +457,11 @@ extension ContainerService {
                 finish(record.id, observed: nil, cgroup: cgroup)
             }
         }
+        // As Docker does: an `--rm` container that is not running now will not run again.
+        for record in store.all() where record.hostConfig.AutoRemove == true && record.state.status != .running
+            && record.state.status != .paused {
+            try? remove(record.id, force: true, volumes: true)
+        }
         networks.restore(running: Set(store.all().filter { $0.state.status == .running || $0.state.status == .paused }.map(\.id)))
         // Containers that should run whenever pierd runs.
         for record in store.all() where record.state.status == .exited && !record.state.stoppedByUser {
@@ -462,4 +489,10 @@ struct StartPhases {
             return "\(name)=" + String(format: "%.1f", ms)
         }.joined(separator: " ")
     }
+}
+
+/// A caller of `wait`, woken at the exit or, with `condition=removed`, at the removal.
+struct ExitWaiter {
+    let untilRemoved: Bool
+    let continuation: CheckedContinuation<ContainerRecord, Never>
 }

@@ -11,7 +11,7 @@ extension ContainerService {
             throw EngineError(.conflict, "Container \(record.id) is not running")
         }
         try freezer(record) { try $0.freeze() }
-        _ = try? store.update(record.id) { $0.state.status = .paused }
+        _ = try? store.update(record.id, durable: false) { $0.state.status = .paused }
         emit(record, "pause")
     }
 
@@ -21,7 +21,7 @@ extension ContainerService {
             throw EngineError(.conflict, "Container \(record.id) is not paused")
         }
         try freezer(record) { try $0.thaw() }
-        _ = try? store.update(record.id) { $0.state.status = .running }
+        _ = try? store.update(record.id, durable: false) { $0.state.status = .running }
         emit(record, "unpause")
     }
 
@@ -43,7 +43,7 @@ extension ContainerService {
                               + "in use by container \"\(other.id)\". You have to remove (or rename) that container to be able to reuse that name.")
         }
         do {
-            let renamed = try store.update(record.id) { $0.name = name }
+            let renamed = try store.update(record.id, durable: true) { $0.name = name }
             emit(renamed, "rename", ["oldName": "/" + record.name])
         } catch { throw ContainerService.engineError(error) }
     }

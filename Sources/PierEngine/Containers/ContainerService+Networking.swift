@@ -200,7 +200,7 @@ extension ContainerService {
             try networks.connect(containerID: record.id, name: record.name, network: network, settings: settings, pid: record.state.pid)
         }
         do {
-            try store.update(record.id) { record in
+            try store.update(record.id, durable: true) { record in
                 var endpoints = record.config.NetworkingConfig?.EndpointsConfig ?? [:]
                 var stored = settings ?? EndpointSettings()
                 stored.NetworkID = network.id
@@ -223,7 +223,7 @@ extension ContainerService {
         }
         networks.disconnect(containerID: record.id, network: network)
         do {
-            try store.update(record.id) { record in
+            try store.update(record.id, durable: true) { record in
                 record.config.NetworkingConfig?.EndpointsConfig?.removeValue(forKey: network.name)
                 if onDefault || record.hostConfig.NetworkMode == network.name || record.hostConfig.NetworkMode == network.id {
                     let remaining = record.config.NetworkingConfig?.EndpointsConfig?.keys.sorted().first

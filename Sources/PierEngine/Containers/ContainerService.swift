@@ -22,8 +22,8 @@ public final class ContainerService: Sendable {
     let volumes: VolumeService
     /// Live shim connections of running containers.
     let controls = Mutex<[String: ShimControl]>([:])
-    /// Callers waiting for a container to stop running.
-    let exitWaiters = Mutex<[String: [CheckedContinuation<ContainerRecord, Never>]]>([:])
+    /// Callers of `wait`: for the container to stop running, or to be removed.
+    let exitWaiters = Mutex<[String: [ExitWaiter]]>([:])
     /// Attach requests that arrived before `start`: the process waits for them to connect.
     let pendingAttach = Mutex<[String: Int]>([:])
     /// Exec instances, kept in memory as Docker does.
@@ -115,7 +115,7 @@ public final class ContainerService: Sendable {
                 id: id, name: name, created: Timestamp.now(), imageName: imageName, imageID: image.id,
                 config: merged, hostConfig: hostConfig, path: command[0], args: Array(command.dropFirst()))
             record.volumeMounts = volumeMounts.isEmpty ? nil : volumeMounts
-            try store.save(record)
+            try store.save(record, durable: hostConfig.AutoRemove != true)
         } catch {
             for mount in volumeMounts where mount.anonymous { try? volumes.remove(mount.name, force: true) }
             store.remove(id)

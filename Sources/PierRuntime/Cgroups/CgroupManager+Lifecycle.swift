@@ -185,6 +185,9 @@ extension CgroupManager {
     }
 
     static func removeTree(_ dir: String) throws(RuntimeError) {
+        // A cgroup with no children and no processes goes in one rmdir (its control files do
+        // not count); only a busy one is walked.
+        if rmdir(dir) == 0 || errno == ENOENT { return }
         guard PosixFile.isDirectory(dir) else { return }
         for child in PosixFile.subdirectories(dir) { try removeTree(dir + "/" + child) }
         let deadline = monotonicNanoseconds() + 2_000_000_000

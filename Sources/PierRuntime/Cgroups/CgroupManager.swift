@@ -73,24 +73,31 @@ public struct CgroupManager: Sendable {
             enableControllers(in: root + "/" + parent)
             try makeDirectory(root + relativePath)
         case .v1, .hybrid:
+            // One mkdir per hierarchy when the parent is there (every container but the first).
             for mount in hierarchy.v1Mounts {
-                try makeDirectory(mount.mountPoint + "/" + parent)
-                if mount.controllers.contains("cpuset") {
-                    try inheritCpuset(mount.mountPoint + "/" + parent)
+                let cpuset = mount.controllers.contains("cpuset")
+                try makeLeaf(mount.mountPoint + relativePath) { () throws(RuntimeError) in
+                    try makeDirectory(mount.mountPoint + "/" + parent)
+                    if cpuset { try inheritCpuset(mount.mountPoint + "/" + parent) }
                 }
-                try makeDirectory(mount.mountPoint + relativePath)
-                if mount.controllers.contains("cpuset") {
-                    try inheritCpuset(mount.mountPoint + relativePath)
-                }
+                if cpuset { try inheritCpuset(mount.mountPoint + relativePath) }
             }
             if let unified = hierarchy.unifiedMountPoint {
-                try makeDirectory(unified + relativePath)
+                try makeLeaf(unified + relativePath) { () throws(RuntimeError) in try makeDirectory(unified + "/" + parent) }
             }
         }
     }
 
     /// Whether the container's cgroup exists (in its primary hierarchy).
     public var exists: Bool { primaryDirectory.map(PosixFile.isDirectory) ?? false }
+
+    /// Makes a container's directory; `prepareParent` runs only when its parent is missing.
+    func makeLeaf(_ path: String, prepareParent: () throws(RuntimeError) -> Void) throws(RuntimeError) {
+        if mkdir(path, 0o755) == 0 || errno == EEXIST { return }
+        guard errno == ENOENT else { return try makeDirectory(path) }  // reports the error
+        try prepareParent()
+        try makeDirectory(path)
+    }
 
     func makeDirectory(_ path: String) throws(RuntimeError) {
         var built = ""
@@ -122,14 +129,24 @@ public struct CgroupManager: Sendable {
     }
 
     /// A new v1 cpuset has no CPUs and no memory nodes, and refuses tasks until it has both.
+    /// Gives an empty v1 cpuset its parent's CPUs and memory nodes (the parent's first, should
+    /// an earlier pierd have died between making the parent and filling it in).
     func inheritCpuset(_ directory: String) throws(RuntimeError) {
         let parentDirectory = (directory as NSString).deletingLastPathComponent
         for file in ["cpuset.cpus", "cpuset.mems"] {
             let current = try PosixFile.readText(directory + "/" + file) ?? ""
-            guard current.trimmingCharacters(in: .whitespaces).isEmpty else { continue }
-            let inherited = try PosixFile.readText(parentDirectory + "/" + file) ?? ""
+            guard current.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { continue }
+            var inherited = try PosixFile.readText(parentDirectory + "/" + file) ?? ""
+            if inherited.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, !isHierarchyRoot(parentDirectory) {
+                try inheritCpuset(parentDirectory)
+                inherited = try PosixFile.readText(parentDirectory + "/" + file) ?? ""
+            }
             try write(inherited, to: file, in: directory)
         }
+    }
+
+    func isHierarchyRoot(_ directory: String) -> Bool {
+        hierarchy.v1Mounts.contains { $0.mountPoint == directory } || directory == "/" || directory.isEmpty
     }
 
     // MARK: - Limits

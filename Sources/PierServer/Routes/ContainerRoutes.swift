@@ -71,8 +71,7 @@ extension Router {
             try await writer.writeHead(status: .ok, contentType: "application/json")
             let record: ContainerRecord
             do { record = try await containers.wait(id, condition: condition) } catch let error as EngineError { throw error.apiError }
-            try await writer.writeBody(try JSONCoding.encode(ContainerWaitResponse(StatusCode: Int(record.state.exitCode))) + [10])
-            try await writer.end()
+            try await writer.end(with: try JSONCoding.encode(ContainerWaitResponse(StatusCode: Int(record.state.exitCode))) + [10])
         }
         add(.POST, "/containers/{id}/resize") { request, _, writer in
             let id = request.parameter("id")
