@@ -77,7 +77,7 @@ let package = Package(
         ]),
         // The Engine API over HTTP/1.1 on a unix socket (SwiftNIO).
         .target(name: "PierServer", dependencies: [
-            "PierEngine", "PierAPI", "PierRuntime",
+            "PierEngine", "PierAPI", "PierRuntime", "PierArchive",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -120,7 +120,8 @@ let package = Package(
             "PierServer", "PierEngine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
-        ], linkerSettings: [.unsafeFlags(["-Xclang-linker", "-no-pie"], .when(configuration: .release))]),
+        ], linkerSettings: [.unsafeFlags(["-Xclang-linker", "-no-pie", "-Xlinker", "--no-export-dynamic"],
+                                         .when(configuration: .release))]),
 
         .testTarget(name: "PierOCITests", dependencies: ["PierOCI"]),
         .testTarget(name: "PierArchiveTests", dependencies: ["PierArchive"]),

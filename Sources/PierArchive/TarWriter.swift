@@ -56,9 +56,12 @@ public final class TarWriter {
     }
 
     deinit {
-        // A writer dropped without finish() was abandoned (usually on an error): do not
-        // let libarchive's implicit close push an end-of-archive marker into the sink.
-        if !finished { output.discardOutput() }
+        // A writer dropped without finish() was abandoned (usually on an error): marked failed,
+        // the free does not close it, so no end-of-archive marker reaches the sink.
+        if !finished {
+            output.discardOutput()
+            archive_write_fail(archive)
+        }
         archive_write_free(archive)
         copyBuffer?.deallocate()
     }
@@ -280,10 +283,15 @@ final class CompressingOutput {
     }
 
     deinit {
-        // Freeing closes the compressor; anything it still flushes now belongs to an
-        // abandoned stream (finish() has already closed it in the normal case).
+        // finish() has closed the compressor in the normal case; otherwise the stream is
+        // abandoned. Either way nothing more may be compressed: marked failed, the free does not
+        // close it. (A close after a failed write made zlib read the input of that write again,
+        // a buffer long gone: a crash seen when a push callback threw.)
         discarding = true
-        if let compressor { archive_write_free(compressor) }
+        if let compressor {
+            archive_write_fail(compressor)
+            archive_write_free(compressor)
+        }
     }
 
     /// From now on bytes are dropped instead of reaching the sink.

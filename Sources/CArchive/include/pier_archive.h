@@ -3,3 +3,7 @@
 // loads libarchive.so.13 on the first call. See lazy.c for why.
 #include <archive.h>
 #include <archive_entry.h>
+
+// Unloads libarchive when no archive or entry object is alive (the next call loads it again).
+// Returns 1 when it unloaded the library.
+int pier_archive_unload_if_unused(void);
