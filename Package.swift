@@ -56,6 +56,8 @@ let package = Package(
         ]),
         // rtnetlink requests (veth pairs, addresses, routes) for PierNetwork: C for the syscall glue.
         .target(name: "CNetlink", path: "Sources/CNetlink"),
+        // snprintf for the CLI's number formatting, without Swift's variadic boxing.
+        .target(name: "CFormat", path: "Sources/CFormat"),
         // The OCI distribution protocol: a registry client and Pier's own registry server.
         .target(name: "PierRegistry", dependencies: [
             "PierOCI", "PierStore",
@@ -87,7 +89,7 @@ let package = Package(
         .target(name: "PierClient", dependencies: ["PierAPI"]),
         // The `pier` command line: one command a file, Docker's flags and columns.
         .target(name: "PierCLI", dependencies: [
-            "PierClient", "PierAPI", "PierOCI", "PierArchive", "PierDockerfile",
+            "PierClient", "PierAPI", "PierOCI", "PierArchive", "PierDockerfile", "CFormat",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
