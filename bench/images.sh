@@ -45,5 +45,5 @@ Measured $(machine)
 | \`images\` with 1,000 images (median) | $(median_ms "$WORK/images.json" 0) ms | $(median_ms "$WORK/images.json" 1) ms | Pier < 20 ms |
 | \`save\` busybox (median) | $(median_ms "$WORK/save.json" 0) ms | $(median_ms "$WORK/save.json" 1) ms | 2× faster than Docker |
 | \`load\` of an absent image (median) | $(median_ms "$WORK/load.json" 0) ms | $(median_ms "$WORK/load.json" 1) ms | 2× faster than Docker |
-| idle daemon RSS (after the runs above) | $((pierd_rss / 1024)) MB (pierd) | $((dockerd_rss / 1024)) MB dockerd + $((containerd_rss / 1024)) MB containerd | Pier < 30 MB |
+| idle daemon RSS (after the runs above) | $(awk -v k="$pierd_rss" 'BEGIN { printf "%.1f", k / 1024 }') MB (pierd) | $((dockerd_rss / 1024)) MB dockerd + $((containerd_rss / 1024)) MB containerd | Pier < 30 MB |
 TABLE

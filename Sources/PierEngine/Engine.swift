@@ -56,6 +56,7 @@ public final class Engine: Sendable {
     /// A clean stop: the bridges and rules of this daemon go when no container runs.
     public func shutdown() {
         networks.shutdown()
+        containers.finishDeletions()
     }
 
     /// Brings the store back to a consistent state after a crash: drops half-written blobs and

@@ -50,11 +50,17 @@ final class ContainerStore: Sendable {
     /// the health checker, say) never write back a stale copy over the other's change.
     let writes = NSRecursiveLock()
 
+    /// Where a removed container's directory goes (one rename) before it is deleted off the
+    /// caller's path; whatever a crash left there is deleted when pierd starts.
+    var trash: String { root + "/.removed" }
+    let deletions = DispatchQueue(label: "pier.container-deletions", qos: .utility)
+
     init(root: String) throws {
         self.root = root
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        try? FileManager.default.removeItem(atPath: root + "/.removed")
         var loaded: [String: ContainerRecord] = [:]
-        for id in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] {
+        for id in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] where !id.hasPrefix(".") {
             let file = "\(root)/\(id)/config.v2.json"
             guard let data = FileManager.default.contents(atPath: file),
                   let record = try? JSONDecoder().decode(ContainerRecord.self, from: data) else { continue }
@@ -121,9 +127,22 @@ final class ContainerStore: Sendable {
         return record
     }
 
+    /// Forgets a container at once; its files (an upper directory can be large) are deleted
+    /// afterwards, so `rm` and `run --rm` answer without waiting for the disk.
     func remove(_ id: String) {
         records.withLock { $0.remove(id) }
-        try? FileManager.default.removeItem(atPath: directory(id))
+        mkdir(trash, 0o700)
+        let doomed = "\(trash)/\(id)"
+        guard rename(directory(id), doomed) == 0 else {
+            try? FileManager.default.removeItem(atPath: directory(id))
+            return
+        }
+        deletions.async { try? FileManager.default.removeItem(atPath: doomed) }
+    }
+
+    /// Waits for the deletions `remove` queued (a clean shutdown, tests).
+    func finishDeletions() {
+        deletions.sync {}
     }
 
     /// Containers that mount a volume (so `volume rm` can refuse).

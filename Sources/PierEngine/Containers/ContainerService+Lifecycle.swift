@@ -292,6 +292,11 @@ extension ContainerService {
         }
     }
 
+    /// Waits for the deletion of removed containers' files (a clean shutdown).
+    public func finishDeletions() {
+        store.finishDeletions()
+    }
+
     /// Wakes the callers waiting for this container to stop running.
     func notifyExit(_ record: ContainerRecord) {
         let woken = exitWaiters.withLock { waiters -> [ExitWaiter] in
