@@ -258,12 +258,12 @@ extension ContainerService {
         emit(finished, "die", ["exitCode": "\(finished.state.exitCode)"])
         // The exit is told first; freeing the cgroup and the network is the kernel's slow part.
         notifyExit(finished)
-        try? cgroup?.remove()
-        networks.release(containerID: id)
         if finished.hostConfig.AutoRemove == true {
-            try? remove(id, force: true, volumes: true)
+            try? remove(id, force: true, volumes: true)  // frees both
             return
         }
+        try? cgroup?.remove()
+        networks.release(containerID: id)
         applyRestartPolicy(finished)
     }
 
@@ -425,11 +425,12 @@ extension ContainerService {
                 usleep(5_000)
             }
         }
+        networks.release(containerID: record.id)
+        forget(record)
+        // After the answer: a cgroup is named by the container's ID, which nothing reuses.
         if hierarchy != nil, let manager = try? CgroupManager(hierarchy: hierarchy!, id: record.id, logger: logger) {
             try? manager.remove()
         }
-        networks.release(containerID: record.id)
-        forget(record)
         if removeVolumes { removeAnonymousVolumes(record) }
         logger.info("removed container", metadata: ["id": "\(record.shortID)"])
         emit(record, "destroy")
