@@ -176,6 +176,7 @@ public struct ResponseWriter: Sendable {
                                             extraHeaders: extraHeaders)))
     }
 
+    /// The head of a response about to be written (and noted as written, for the error path).
     func head(status: HTTPResponseStatus, contentType: String?, contentLength: Int?,
               extraHeaders: [(String, String)] = []) -> HTTPResponseHead {
         var headers = HTTPHeaders()

@@ -58,7 +58,7 @@ final class ContainerStore: Sendable {
     init(root: String) throws {
         self.root = root
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        try? FileManager.default.removeItem(atPath: root + "/.removed")
+        try? FileManager.default.removeItem(atPath: trash)
         var loaded: [String: ContainerRecord] = [:]
         for id in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] where !id.hasPrefix(".") {
             let file = "\(root)/\(id)/config.v2.json"

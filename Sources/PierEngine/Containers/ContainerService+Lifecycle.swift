@@ -310,9 +310,10 @@ extension ContainerService {
 
     /// Forgets a container and wakes everyone still waiting on it (`condition=removed` too).
     func forget(_ record: ContainerRecord) {
+        let last = store.get(record.id) ?? record  // with the exit code, if it exited meanwhile
         store.remove(record.id)
         let woken = exitWaiters.withLock { $0.removeValue(forKey: record.id) ?? [] }
-        for waiter in woken { waiter.continuation.resume(returning: store.get(record.id) ?? record) }
+        for waiter in woken { waiter.continuation.resume(returning: last) }
     }
 
     // MARK: waiting

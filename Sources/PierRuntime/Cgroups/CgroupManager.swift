@@ -128,9 +128,9 @@ public struct CgroupManager: Sendable {
         }
     }
 
-    /// A new v1 cpuset has no CPUs and no memory nodes, and refuses tasks until it has both.
-    /// Gives an empty v1 cpuset its parent's CPUs and memory nodes (the parent's first, should
-    /// an earlier pierd have died between making the parent and filling it in).
+    /// A new v1 cpuset has no CPUs and no memory nodes, and refuses tasks until it has both: it
+    /// gets its parent's (the parent's own first, should an earlier pierd have died between
+    /// making the parent and filling it in).
     func inheritCpuset(_ directory: String) throws(RuntimeError) {
         let parentDirectory = (directory as NSString).deletingLastPathComponent
         for file in ["cpuset.cpus", "cpuset.mems"] {
