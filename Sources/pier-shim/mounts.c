@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 typedef char procfd_path[32];
@@ -135,16 +137,44 @@ static int mount_bind(struct child *c, const struct spec_mount *m, int *fd) {
     return 0;
 }
 
-static int mount_filesystem(struct child *c, const struct spec_mount *m, int fd) {
+// The container's own directory in the cgroup2 tree (one of org.pier.cgroup.procs), or NULL.
+static bool own_cgroup2_directory(const struct spec *s, char *dir, size_t size) {
+    for (size_t i = 0; i < s->ncgroup_procs; i++) {
+        const char *slash = strrchr(s->cgroup_procs[i], '/');
+        if (slash == NULL || (size_t)(slash - s->cgroup_procs[i]) >= size) continue;
+        snprintf(dir, size, "%.*s", (int)(slash - s->cgroup_procs[i]), s->cgroup_procs[i]);
+        struct statfs fs;
+        if (statfs(dir, &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC) return true;
+    }
+    return false;
+}
+
+// /sys/fs/cgroup: the container's own cgroup2 directory, bound there with the mount's flags, as
+// runc does. It shows what a cgroup namespace would, and never the host's tree. (A new cgroup2
+// mount would show the host's whole tree without a cgroup namespace, and costs 10-20 ms here:
+// the kernel waits for cgroups being destroyed, such as the previous container's.) Without
+// cgroups (no annotation) a fresh mount is the fallback; on hosts without cgroup2, nothing.
+static int mount_cgroup(struct child *c, const struct spec_mount *m, int *fd) {
     procfd_path target;
-    const char *type = m->type;
-    if (strcmp(type, "cgroup") == 0) {
-        // Inside a cgroup namespace the unified hierarchy shows the container's own
-        // subtree; on hosts without one the container simply has no /sys/fs/cgroup.
-        (void)mount("cgroup2", fd_path(target, fd), "cgroup2", m->flags, NULL);
+    char dir[PATH_MAX];
+    if (!own_cgroup2_directory(c->spec, dir, sizeof(dir))) {
+        (void)mount("cgroup2", fd_path(target, *fd), "cgroup2", m->flags, NULL);
         return 0;
     }
-    if (mount(m->source, fd_path(target, fd), type, m->flags, m->data) < 0)
+    if (mount(dir, fd_path(target, *fd), NULL, MS_BIND, NULL) < 0)
+        return child_fail(c, "bind the container's cgroup %s on %s", dir, m->destination);
+    if (reopen_mount_point(c, fd, m->destination) < 0) return -1;
+    unsigned long flags = m->flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+    if (mount(NULL, fd_path(target, *fd), NULL, MS_BIND | MS_REMOUNT | flags, NULL) < 0)
+        return child_fail(c, "remount the container's cgroup on %s with its options", m->destination);
+    return 0;
+}
+
+static int mount_filesystem(struct child *c, const struct spec_mount *m, int *fd) {
+    procfd_path target;
+    const char *type = m->type;
+    if (strcmp(type, "cgroup") == 0) return mount_cgroup(c, m, fd);
+    if (mount(m->source, fd_path(target, *fd), type, m->flags, m->data) < 0)
         return child_fail(c, "mount %s on %s", type, m->destination);
     return 0;
 }
@@ -158,7 +188,7 @@ static int mount_one(struct child *c, const struct spec_mount *m) {
     }
     int fd = prepare_mount_point(c->rootfd, m->destination, directory);
     if (fd < 0) return child_fail(c, "create mount point %s", m->destination);
-    int rc = m->bind ? mount_bind(c, m, &fd) : mount_filesystem(c, m, fd);
+    int rc = m->bind ? mount_bind(c, m, &fd) : mount_filesystem(c, m, &fd);
     if (rc == 0 && m->propagation != 0) {
         procfd_path target;
         rc = reopen_mount_point(c, &fd, m->destination);

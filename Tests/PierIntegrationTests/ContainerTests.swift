@@ -130,6 +130,11 @@ import Testing
             let mounts = daemon.pier(["run", "--rm", "busybox", "cat", "/proc/mounts"]).stdout
             #expect(!mounts.contains(" /work "))
             #expect(!mounts.contains(" /root "))
+            // /sys/fs/cgroup is the container's own cgroup directory, read-only: never the host's tree.
+            let cgroup = daemon.pier(["run", "--rm", "busybox", "sh", "-c",
+                                      "grep ' /sys/fs/cgroup ' /proc/self/mountinfo; echo 1 > /sys/fs/cgroup/cgroup.procs"])
+            #expect(cgroup.stdout.contains(" /pier/") && cgroup.stdout.contains(" /sys/fs/cgroup ro,"), "\(cgroup)")
+            #expect(cgroup.stderr.contains("Read-only file system"), "\(cgroup)")
             let readOnly = daemon.pier(["run", "--rm", "--read-only", "busybox", "touch", "/newfile"])
             #expect(readOnly.status == 1)
             #expect(readOnly.stderr.contains("Read-only file system"))

@@ -22,17 +22,18 @@ extension ContainerService {
             }
         }
         pendingAttach.withLock { $0[record.id, default: 0] += 1 }
-        defer { pendingAttach.withLock { $0[record.id, default: 1] -= 1 } }
+        defer { attachDone(record.id) }
+        let socket = files.directory + "/" + files.attachSocketName
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             if let now = store.get(record.id), now.state.status == .exited, now.state.finishedAt > record.state.finishedAt {
                 throw EngineError(.conflict, "container \(record.shortID) exited before it could be attached")
             }
-            if FileManager.default.fileExists(atPath: files.directory + "/" + files.attachSocketName),
+            if FileManager.default.fileExists(atPath: socket),
                let connection = try? AttachConnection.connect(files, timeout: .milliseconds(100)) {
                 return (connection, record)
             }
-            try? await Task.sleep(for: .milliseconds(2))
+            await waitForShim(record.id, socket: socket, upTo: .milliseconds(20))
         }
         throw EngineError(.internalError, "container \(record.shortID) was not started within a minute of attaching")
     }
@@ -41,9 +42,43 @@ extension ContainerService {
     /// up to two seconds to connect.
     func waitForPendingAttach(_ id: String) {
         let deadline = Date().addingTimeInterval(2)
+        attachConnected.lock()
+        defer { attachConnected.unlock() }
         while pendingAttach.withLock({ $0[id] ?? 0 }) > 0, Date() < deadline {
-            usleep(1_000)
+            _ = attachConnected.wait(until: deadline)
         }
+    }
+
+    /// An attach request that waited for `start` is done (connected, or gave up): tells `start`.
+    func attachDone(_ id: String) {
+        attachConnected.lock()
+        pendingAttach.withLock { $0[id, default: 1] -= 1 }
+        attachConnected.broadcast()
+        attachConnected.unlock()
+    }
+
+    /// Until the container's shim is up (`shimIsUp`, from `launch`), its attach socket exists, or
+    /// `limit` has passed, whichever is first.
+    func waitForShim(_ id: String, socket: String, upTo limit: Duration) async {
+        let key = shimWaiterKeys.add(1, ordering: .relaxed).newValue
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            shimWaiters.withLock { $0[id, default: [:]][key] = continuation }
+            // Whoever takes the continuation out resumes it: the shim, the check below, or the timer.
+            if FileManager.default.fileExists(atPath: socket) {
+                shimWaiters.withLock { $0[id]?.removeValue(forKey: key) }?.resume()
+                return
+            }
+            Task {
+                try? await Task.sleep(for: limit)
+                shimWaiters.withLock { $0[id]?.removeValue(forKey: key) }?.resume()
+            }
+        }
+    }
+
+    /// Wakes the attach requests waiting for this container's shim.
+    func shimIsUp(_ id: String) {
+        let waiting = shimWaiters.withLock { $0.removeValue(forKey: id) ?? [:] }
+        for continuation in waiting.values { continuation.resume() }
     }
 
     /// Whether the container's stdio is a terminal (raw stream) or multiplexed (stdcopy frames).

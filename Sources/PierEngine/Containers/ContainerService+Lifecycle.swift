@@ -55,6 +55,7 @@ extension ContainerService {
             shim = try launcher.run(id: record.id, files: files,
                                     logMaxSize: logOptions["max-size"].flatMap(ContainerService.parseSize),
                                     logMaxFiles: logOptions["max-file"].flatMap { Int($0) })
+            shimIsUp(record.id)
             phases.mark("shim")
         } catch {
             // Nothing of a container that could not start stays behind; `--rm` removes the container too.

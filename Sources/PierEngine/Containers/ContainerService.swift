@@ -26,6 +26,11 @@ public final class ContainerService: Sendable {
     let exitWaiters = Mutex<[String: [ExitWaiter]]>([:])
     /// Attach requests that arrived before `start`: the process waits for them to connect.
     let pendingAttach = Mutex<[String: Int]>([:])
+    /// Signalled when such an attach has connected (`start` waits on it).
+    let attachConnected = NSCondition()
+    /// Those attach requests waiting for the container's shim to come up, woken by `launch`.
+    let shimWaiters = Mutex<[String: [UInt64: CheckedContinuation<Void, Never>]]>([:])
+    let shimWaiterKeys = Atomic<UInt64>(0)
     /// Exec instances, kept in memory as Docker does.
     let execs = Mutex<[String: ExecRecord]>([:])
     /// Where container events go (`GET /events`).
