@@ -137,7 +137,7 @@ static int mount_bind(struct child *c, const struct spec_mount *m, int *fd) {
     return 0;
 }
 
-// The container's own directory in the cgroup2 tree (one of org.pier.cgroup.procs), or NULL.
+// Finds the container's own directory in the cgroup2 tree (one of org.pier.cgroup.procs).
 static bool own_cgroup2_directory(const struct spec *s, char *dir, size_t size) {
     for (size_t i = 0; i < s->ncgroup_procs; i++) {
         const char *slash = strrchr(s->cgroup_procs[i], '/');
@@ -155,19 +155,17 @@ static bool own_cgroup2_directory(const struct spec *s, char *dir, size_t size) 
 // the kernel waits for cgroups being destroyed, such as the previous container's.) Without
 // cgroups (no annotation) a fresh mount is the fallback; on hosts without cgroup2, nothing.
 static int mount_cgroup(struct child *c, const struct spec_mount *m, int *fd) {
-    procfd_path target;
     char dir[PATH_MAX];
     if (!own_cgroup2_directory(c->spec, dir, sizeof(dir))) {
+        procfd_path target;
         (void)mount("cgroup2", fd_path(target, *fd), "cgroup2", m->flags, NULL);
         return 0;
     }
-    if (mount(dir, fd_path(target, *fd), NULL, MS_BIND, NULL) < 0)
-        return child_fail(c, "bind the container's cgroup %s on %s", dir, m->destination);
-    if (reopen_mount_point(c, fd, m->destination) < 0) return -1;
-    unsigned long flags = m->flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
-    if (mount(NULL, fd_path(target, *fd), NULL, MS_BIND | MS_REMOUNT | flags, NULL) < 0)
-        return child_fail(c, "remount the container's cgroup on %s with its options", m->destination);
-    return 0;
+    struct spec_mount own = *m;
+    own.source = dir;
+    own.bind = true;
+    own.recursive = false;
+    return mount_bind(c, &own, fd);
 }
 
 static int mount_filesystem(struct child *c, const struct spec_mount *m, int *fd) {
