@@ -7,17 +7,9 @@ struct DaemonOptions: ParsableArguments {
     @Option(name: [.customShort("H"), .long], help: "Daemon socket to connect to (also PIER_HOST).")
     var host: String?
 
-    var socketPath: String {
-        let value = host ?? ProcessInfo.processInfo.environment["PIER_HOST"] ?? Daemon.defaultSocket
-        return value.hasPrefix("unix://") ? String(value.dropFirst(7)) : value
-    }
+    var socketPath: String { Daemon.socketPath(host: host) }
 
-    /// A client, starting `pierd` first if nothing answers on the socket.
-    func client() throws -> EngineClient {
-        let client = EngineClient(socketPath: socketPath)
-        try Daemon.ensureRunning(client)
-        return client
-    }
+    func client() throws -> EngineClient { try Daemon.client(host: host) }
 }
 
 /// Starting the daemon on demand, so a new user never has to think about it.
@@ -27,6 +19,24 @@ enum Daemon {
     static let spawnSetsid: Int16 = 0x80
     /// pierd's exit status when another daemon already holds the data root.
     static let rootBusyStatus: Int32 = 3
+
+    /// `-H/--host` for commands that parse their own flags (Flags.swift).
+    static func hostFlag<Options>(_ set: @escaping (inout Options, String) -> Void) -> FlagTable<Options>.Flag {
+        .string("-H, --host", "Daemon socket to connect to (also PIER_HOST).", set)
+    }
+
+    /// The socket `-H` names, else `PIER_HOST`, else the default.
+    static func socketPath(host: String?) -> String {
+        let value = host ?? getenv("PIER_HOST").map { String(cString: $0) } ?? defaultSocket
+        return value.hasPrefix("unix://") ? String(value.dropFirst(7)) : value
+    }
+
+    /// A client, starting `pierd` first if nothing answers on the socket.
+    static func client(host: String?) throws -> EngineClient {
+        let client = EngineClient(socketPath: socketPath(host: host))
+        try ensureRunning(client)
+        return client
+    }
 
     static var dataRoot: String {
         ProcessInfo.processInfo.environment["PIER_ROOT"] ?? "/var/lib/pier"

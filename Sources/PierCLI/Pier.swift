@@ -45,23 +45,34 @@ public struct Pier: ParsableCommand {
 extension Pier {
     /// The command the arguments name, parsed by itself (`run …` as `Run`, `image ls …` as
     /// `ImageLs`). ArgumentParser's pass from the root reflects over the chosen command's whole
-    /// argument table twice more on the way (for the root and for its passthrough check): for
-    /// `run` and its ~50 options, that was a third of the CLI's start-up. Only a parse that
-    /// succeeds is used; help, `--version`, mistakes and anything unusual get `nil`, and the full
-    /// parse from the root then words them as it always has.
+    /// argument table twice more on the way (for the root and for its passthrough check). Commands
+    /// that parse their own flags (`FlagCommand`: `run`, `create`, `ps`) get every argument as it
+    /// is, `--help` and mistakes included, and `help run` is `run --help`. For the others only a
+    /// parse that succeeds is used; help, `--version`, mistakes and anything unusual get `nil`, and
+    /// the full parse from the root then words them as it always has.
     static func parseDirectly(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> ParsableCommand? {
-        guard let name = arguments.first, !name.hasPrefix("-"),
-              !arguments.contains(where: { $0 == "--help" || $0 == "-h" || $0 == "--version" || $0 == "help" }) else {
+        guard let name = arguments.first, !name.hasPrefix("-") else { return nil }
+        if name == "help" {
+            return (resolve(arguments.dropFirst())?.command as? any FlagCommand.Type)?.init(commandLine: ["--help"])
+        }
+        guard let (command, rest) = resolve(arguments[...]) else { return nil }
+        if let flagCommand = command as? any FlagCommand.Type { return flagCommand.init(commandLine: Array(rest)) }
+        guard !rest.contains(where: { $0 == "--help" || $0 == "-h" || $0 == "--version" || $0 == "help" }) else {
             return nil
         }
-        var command = subcommand(named: name, of: Pier.self)
+        return try? command.parseAsRoot(Array(rest))
+    }
+
+    /// The command the leading words name (`run`, `image ls`) and the arguments after them.
+    static func resolve(_ arguments: ArraySlice<String>) -> (command: ParsableCommand.Type, rest: ArraySlice<String>)? {
+        guard let name = arguments.first, var command = subcommand(named: name, of: Pier.self) else { return nil }
         var rest = arguments.dropFirst()
-        while let group = command, !group.configuration.subcommands.isEmpty {
-            guard let next = rest.first, let sub = subcommand(named: next, of: group) else { return nil }
+        while !command.configuration.subcommands.isEmpty {
+            guard let next = rest.first, let sub = subcommand(named: next, of: command) else { return nil }
             command = sub
             rest = rest.dropFirst()
         }
-        return command.flatMap { try? $0.parseAsRoot(Array(rest)) }
+        return (command, rest)
     }
 
     static func subcommand(named name: String, of command: ParsableCommand.Type) -> ParsableCommand.Type? {

@@ -24,7 +24,7 @@ public final class HTTPResponse {
         var headers: [String: String] = [:]
         while let line = try connection.readLine(), !line.isEmpty {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[line[..<colon].lowercased()] = String(line[line.index(after: colon)...].trimmingBlanks)
         }
         self.headers = headers
         chunked = headers["transfer-encoding"]?.lowercased().contains("chunked") == true
@@ -39,7 +39,7 @@ public final class HTTPResponse {
             if chunkLeft == 0 {
                 guard let sizeLine = try connection.readLine() else { throw truncated() }
                 let hex = sizeLine.split(separator: ";").first.map(String.init) ?? ""
-                guard let size = Int(hex.trimmingCharacters(in: .whitespaces), radix: 16) else {
+                guard let size = Int(hex.trimmingBlanks, radix: 16) else {
                     throw ClientError(.protocolError, "bad chunk size \"\(sizeLine.prefix(20))\"")
                 }
                 if size == 0 {
@@ -119,5 +119,17 @@ public final class HTTPResponse {
         let message = (try? JSONDecoder().decode(ErrorResponse.self, from: Data(bytes)))?.message
             ?? String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         throw ClientError(.api, message.isEmpty ? "the daemon answered \(status)" : message, status: status)
+    }
+}
+
+extension StringProtocol {
+    /// Without HTTP's optional whitespace (spaces and tabs) at either end. Foundation's
+    /// `trimmingCharacters(in:)` builds a `CharacterSet` first: 5 % of a `pier run`.
+    var trimmingBlanks: SubSequence {
+        let isBlank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+        guard let first = firstIndex(where: { !isBlank($0) }), let last = lastIndex(where: { !isBlank($0) }) else {
+            return self[endIndex...]
+        }
+        return self[first...last]
     }
 }

@@ -27,11 +27,9 @@ import Testing
     static let declined: [[String]] = [
         [],
         ["--version"],
-        ["run", "--help"],
-        ["run", "busybox", "ls", "-h"],
-        ["help", "run"],
-        ["run", "--bogus", "busybox"],
-        ["run"],
+        ["help", "images"],
+        ["images", "--help"],
+        ["images", "--bogus"],
         ["image"],
         ["image", "nosuch"],
         ["nosuch"],
@@ -41,5 +39,22 @@ import Testing
     @Test("help, versions, mistakes and groups without a command go to the full parse", arguments: declined)
     func declines(_ arguments: [String]) {
         #expect(Pier.parseDirectly(arguments) == nil)
+    }
+
+    static let flagCommands: [([String], [String])] = [
+        (["run", "--help"], ["--help"]),
+        (["run", "busybox", "ls", "-h"], ["busybox", "ls", "-h"]),
+        (["run", "--bogus", "busybox"], ["--bogus", "busybox"]),
+        (["run"], []),
+        (["container", "run", "-d", "busybox"], ["-d", "busybox"]),
+        (["container", "ls", "-a"], ["-a"]),
+        (["help", "run"], ["--help"]),
+        (["help", "container", "ls"], ["--help"]),
+    ]
+
+    @Test("commands that parse their own flags get every argument as given", arguments: flagCommands)
+    func flagCommandsGetTheirArguments(_ arguments: [String], _ expected: [String]) throws {
+        let command = try #require(Pier.parseDirectly(arguments) as? any FlagCommand)
+        #expect(command.arguments == expected)
     }
 }

@@ -4,64 +4,111 @@ import PierAPI
 import PierOCI
 
 /// The flags `run` and `create` share, with Docker's names, turned into the create request.
-struct ContainerOptions: ParsableArguments {
-    @Option(name: .long, help: "Assign a name to the container") var name: String?
-    @Flag(name: .shortAndLong, help: "Keep STDIN open even if not attached") var interactive = false
-    @Flag(name: .shortAndLong, help: "Allocate a pseudo-TTY") var tty = false
-    @Option(name: .shortAndLong, help: "Set environment variables") var env: [String] = []
-    @Option(name: .customLong("env-file"), help: "Read in a file of environment variables") var envFile: [String] = []
-    @Option(name: .shortAndLong, help: "Working directory inside the container") var workdir: String?
-    @Option(help: "Overwrite the default ENTRYPOINT of the image") var entrypoint: String?
-    @Option(name: .shortAndLong, help: "Set meta data on a container") var label: [String] = []
-    @Option(help: "Restart policy to apply when a container exits (no, always, unless-stopped, on-failure[:N])")
-    var restart: String = "no"
-    @Option(name: .customLong("stop-signal"), help: "Signal to stop the container") var stopSignal: String?
-    @Option(name: .customLong("stop-timeout"), help: "Timeout (in seconds) to stop a container") var stopTimeout: Int?
-    @Option(name: .shortAndLong, help: "Username or UID (format: <name|uid>[:<group|gid>])") var user: String?
-    @Option(name: .customLong("hostname"), help: "Container host name") var hostname: String?
-    @Option(name: .shortAndLong, help: "Memory limit") var memory: String?
-    @Option(name: .customLong("memory-swap"), help: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap")
+struct ContainerOptions {
+    var name: String?
+    var interactive = false
+    var tty = false
+    var env: [String] = []
+    var envFile: [String] = []
+    var workdir: String?
+    var entrypoint: String?
+    var label: [String] = []
+    var restart: String?
+    var stopSignal: String?
+    var stopTimeout: Int?
+    var user: String?
+    var hostname: String?
+    var memory: String?
     var memorySwap: String?
-    @Option(help: "Number of CPUs") var cpus: String?
-    @Option(name: [.customShort("c"), .customLong("cpu-shares")], help: "CPU shares (relative weight)") var cpuShares: Int64?
-    @Option(name: .customLong("pids-limit"), help: "Tune container pids limit (set -1 for unlimited)") var pidsLimit: Int64?
-    @Flag(name: .customLong("read-only"), help: "Mount the container's root filesystem as read only") var readOnly = false
-    @Option(help: "Mount a tmpfs directory") var tmpfs: [String] = []
-    @Option(name: .customLong("cap-add"), help: "Add Linux capabilities") var capAdd: [String] = []
-    @Option(name: .customLong("cap-drop"), help: "Drop Linux capabilities") var capDrop: [String] = []
-    @Flag(help: "Give extended privileges to this container") var privileged = false
-    @Option(name: .customLong("security-opt"), help: "Security Options") var securityOpt: [String] = []
-    @Option(help: "Ulimit options") var ulimit: [String] = []
-    @Flag(help: "Run an init inside the container that forwards signals and reaps processes") var `init` = false
-    @Option(name: .shortAndLong, help: "Bind mount a volume") var volume: [String] = []
-    @Option(help: "Attach a filesystem mount to the container") var mount: [String] = []
-    @Option(help: "Connect a container to a network") var network: String?
-    @Option(name: .customLong("network-alias"), help: "Add network-scoped alias for the container") var networkAlias: [String] = []
-    @Option(help: "IPv4 address (e.g., 172.30.100.104)") var ip: String?
-    @Option(name: [.customShort("p"), .customLong("publish")], help: "Publish a container's port(s) to the host") var publish: [String] = []
-    @Flag(name: [.customShort("P"), .customLong("publish-all")], help: "Publish all exposed ports to random ports") var publishAll = false
-    @Option(help: "Expose a port or a range of ports") var expose: [String] = []
-    @Option(name: .customLong("volumes-from"), help: "Mount volumes from the specified container(s)") var volumesFrom: [String] = []
-    @Option(name: .customLong("dns-search"), help: "Set custom DNS search domains") var dnsSearch: [String] = []
-    @Option(name: .customLong("dns-option"), help: "Set DNS options") var dnsOption: [String] = []
-    @Option(name: .customLong("add-host"), help: "Add a custom host-to-IP mapping (host:ip)") var addHost: [String] = []
-    @Option(help: "Set custom DNS servers") var dns: [String] = []
-    @Option(name: .customLong("log-opt"), help: "Log driver options") var logOpt: [String] = []
-    @Option(name: .customLong("group-add"), help: "Add additional groups to join") var groupAdd: [String] = []
-    @Option(name: .customLong("shm-size"), help: "Size of /dev/shm") var shmSize: String?
-    @Option(name: .customLong("health-cmd"), help: "Command to run to check health") var healthCmd: String?
-    @Option(name: .customLong("health-interval"), help: "Time between running the check (ms|s|m|h) (default 0s)")
+    var cpus: String?
+    var cpuShares: Int64?
+    var pidsLimit: Int64?
+    var readOnly = false
+    var tmpfs: [String] = []
+    var capAdd: [String] = []
+    var capDrop: [String] = []
+    var privileged = false
+    var securityOpt: [String] = []
+    var ulimit: [String] = []
+    var `init` = false
+    var volume: [String] = []
+    var mount: [String] = []
+    var network: String?
+    var networkAlias: [String] = []
+    var ip: String?
+    var publish: [String] = []
+    var publishAll = false
+    var expose: [String] = []
+    var volumesFrom: [String] = []
+    var dnsSearch: [String] = []
+    var dnsOption: [String] = []
+    var addHost: [String] = []
+    var dns: [String] = []
+    var logOpt: [String] = []
+    var groupAdd: [String] = []
+    var shmSize: String?
+    var healthCmd: String?
     var healthInterval: String?
-    @Option(name: .customLong("health-timeout"), help: "Maximum time to allow one check to run (ms|s|m|h) (default 0s)")
     var healthTimeout: String?
-    @Option(name: .customLong("health-retries"), help: "Consecutive failures needed to report unhealthy") var healthRetries: Int?
-    @Option(name: .customLong("health-start-period"),
-            help: "Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)")
+    var healthRetries: Int?
     var healthStartPeriod: String?
-    @Option(name: .customLong("health-start-interval"),
-            help: "Time between running the check during the start period (ms|s|m|h) (default 0s)")
     var healthStartInterval: String?
-    @Flag(name: .customLong("no-healthcheck"), help: "Disable any container-specified HEALTHCHECK") var noHealthcheck = false
+    var noHealthcheck = false
+
+    static let table = FlagTable<ContainerOptions>([
+        .string("--name", "Assign a name to the container") { $0.name = $1 },
+        .flag("-i, --interactive", "Keep STDIN open even if not attached") { $0.interactive = $1 },
+        .flag("-t, --tty", "Allocate a pseudo-TTY") { $0.tty = $1 },
+        .list("-e, --env", "Set environment variables") { $0.env.append($1) },
+        .list("--env-file", "Read in a file of environment variables") { $0.envFile.append($1) },
+        .string("-w, --workdir", "Working directory inside the container") { $0.workdir = $1 },
+        .string("--entrypoint", "Overwrite the default ENTRYPOINT of the image") { $0.entrypoint = $1 },
+        .list("-l, --label", "Set meta data on a container") { $0.label.append($1) },
+        .string("--restart", "Restart policy to apply when a container exits (no, always, unless-stopped, "
+                + "on-failure[:N])") { $0.restart = $1 },
+        .string("--stop-signal", "Signal to stop the container") { $0.stopSignal = $1 },
+        .int("--stop-timeout", "Timeout (in seconds) to stop a container") { $0.stopTimeout = $1 },
+        .string("-u, --user", "Username or UID (format: <name|uid>[:<group|gid>])") { $0.user = $1 },
+        .string("--hostname", "Container host name") { $0.hostname = $1 },
+        .string("-m, --memory", "Memory limit") { $0.memory = $1 },
+        .string("--memory-swap", "Swap limit equal to memory plus swap: '-1' to enable unlimited swap") { $0.memorySwap = $1 },
+        .string("--cpus", "Number of CPUs") { $0.cpus = $1 },
+        .int("-c, --cpu-shares", "CPU shares (relative weight)") { $0.cpuShares = $1 },
+        .int("--pids-limit", "Tune container pids limit (set -1 for unlimited)") { $0.pidsLimit = $1 },
+        .flag("--read-only", "Mount the container's root filesystem as read only") { $0.readOnly = $1 },
+        .list("--tmpfs", "Mount a tmpfs directory") { $0.tmpfs.append($1) },
+        .list("--cap-add", "Add Linux capabilities") { $0.capAdd.append($1) },
+        .list("--cap-drop", "Drop Linux capabilities") { $0.capDrop.append($1) },
+        .flag("--privileged", "Give extended privileges to this container") { $0.privileged = $1 },
+        .list("--security-opt", "Security Options") { $0.securityOpt.append($1) },
+        .list("--ulimit", "Ulimit options") { $0.ulimit.append($1) },
+        .flag("--init", "Run an init inside the container that forwards signals and reaps processes") { $0.`init` = $1 },
+        .list("-v, --volume", "Bind mount a volume") { $0.volume.append($1) },
+        .list("--mount", "Attach a filesystem mount to the container") { $0.mount.append($1) },
+        .string("--network", "Connect a container to a network") { $0.network = $1 },
+        .list("--network-alias", "Add network-scoped alias for the container") { $0.networkAlias.append($1) },
+        .string("--ip", "IPv4 address (e.g., 172.30.100.104)") { $0.ip = $1 },
+        .list("-p, --publish", "Publish a container's port(s) to the host") { $0.publish.append($1) },
+        .flag("-P, --publish-all", "Publish all exposed ports to random ports") { $0.publishAll = $1 },
+        .list("--expose", "Expose a port or a range of ports") { $0.expose.append($1) },
+        .list("--volumes-from", "Mount volumes from the specified container(s)") { $0.volumesFrom.append($1) },
+        .list("--dns-search", "Set custom DNS search domains") { $0.dnsSearch.append($1) },
+        .list("--dns-option", "Set DNS options") { $0.dnsOption.append($1) },
+        .list("--add-host", "Add a custom host-to-IP mapping (host:ip)") { $0.addHost.append($1) },
+        .list("--dns", "Set custom DNS servers") { $0.dns.append($1) },
+        .list("--log-opt", "Log driver options") { $0.logOpt.append($1) },
+        .list("--group-add", "Add additional groups to join") { $0.groupAdd.append($1) },
+        .string("--shm-size", "Size of /dev/shm") { $0.shmSize = $1 },
+        .string("--health-cmd", "Command to run to check health") { $0.healthCmd = $1 },
+        .string("--health-interval", "Time between running the check (ms|s|m|h) (default 0s)") { $0.healthInterval = $1 },
+        .string("--health-timeout", "Maximum time to allow one check to run (ms|s|m|h) (default 0s)") { $0.healthTimeout = $1 },
+        .int("--health-retries", "Consecutive failures needed to report unhealthy") { $0.healthRetries = $1 },
+        .string("--health-start-period", "Start period for the container to initialize before starting health-retries "
+                + "countdown (ms|s|m|h) (default 0s)") { $0.healthStartPeriod = $1 },
+        .string("--health-start-interval", "Time between running the check during the start period (ms|s|m|h) "
+                + "(default 0s)") { $0.healthStartInterval = $1 },
+        .flag("--no-healthcheck", "Disable any container-specified HEALTHCHECK") { $0.noHealthcheck = $1 },
+    ])
 
     /// The create request for `image` and its command.
     func request(image: String, command: [String], autoRemove: Bool, attach: Bool) throws -> ContainerCreateRequest {
@@ -101,7 +148,7 @@ struct ContainerOptions: ParsableArguments {
         }
         var host = HostConfig()
         host.AutoRemove = autoRemove
-        host.RestartPolicy = try ContainerOptions.restartPolicy(restart)
+        host.RestartPolicy = try ContainerOptions.restartPolicy(restart ?? "no")
         if let memory { host.Memory = try ContainerOptions.bytes(memory, flag: "--memory") }
         if let memorySwap {
             host.MemorySwap = memorySwap == "-1" ? -1 : try ContainerOptions.bytes(memorySwap, flag: "--memory-swap")
