@@ -125,6 +125,8 @@ public final class ImageCatalog: Sendable {
             guard !hex.isEmpty, hex.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) else {
                 return nil
             }
+            // A whole ID is a lookup (every container start asks for its image this way).
+            if hex.utf8.count == 64, let image = state.images["sha256:" + hex] { return image }
             let matches = state.images.values.filter { $0.id.encoded.hasPrefix(hex) }
             return matches.count == 1 ? matches[0] : nil
         }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
@@ -12,7 +13,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 // ---- capabilities -----------------------------------------------------------------
@@ -262,4 +265,100 @@ int seccomp_compile(const struct json *seccomp, struct seccomp_program *out, cha
 void seccomp_program_free(struct seccomp_program *p) {
     free(p->filter);
     memset(p, 0, sizeof(*p));
+}
+
+// ---- the compiled-filter cache ----------------------------------------------------------
+
+// FNV-1a over the profile's tree: member names, types and values, in order.
+static uint64_t fnv(uint64_t h, const void *data, size_t n) {
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+static uint64_t hash_json(uint64_t h, const struct json *v) {
+    unsigned char type = (unsigned char)v->type;
+    h = fnv(h, &type, 1);
+    if (v->key != NULL) h = fnv(h, v->key, strlen(v->key) + 1);
+    switch (v->type) {
+    case JSON_STRING: h = fnv(h, &v->len, sizeof(v->len)); return fnv(h, v->str, v->len);
+    case JSON_NUMBER: return fnv(fnv(fnv(h, &v->i, sizeof(v->i)), &v->u, sizeof(v->u)), &v->d, sizeof(v->d));
+    case JSON_ARRAY:
+    case JSON_OBJECT:
+        h = fnv(h, &v->count, sizeof(v->count));
+        for (const struct json *c = v->child; c != NULL; c = c->next) h = hash_json(h, c);
+        return h;
+    default: return h;
+    }
+}
+
+static void cache_path(const struct json *seccomp, const char *dir, char *path, size_t size) {
+    const struct scmp_version *version = seccomp_version();
+    struct utsname host;
+    if (uname(&host) < 0) snprintf(host.release, sizeof(host.release), "unknown");
+    for (char *p = host.release; *p != '\0'; p++)
+        if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-", *p) == NULL) *p = '_';
+    unsigned long long hash = hash_json(0xcbf29ce484222325ULL, seccomp);
+    snprintf(path, size, "%s/%016llx-%u.%u.%u-%s.bpf", dir, hash, version ? version->major : 0,
+             version ? version->minor : 0, version ? version->micro : 0, host.release);
+}
+
+// File layout: "PIERBPF1", flags (uint32), instruction count (uint32), the instructions.
+static const char CACHE_MAGIC[8] = {'P', 'I', 'E', 'R', 'B', 'P', 'F', '1'};
+
+static int read_cached(const char *path, struct seccomp_program *out) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return -1;
+    struct stat st;
+    unsigned char head[16];
+    int rc = -1;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == 0 && st.st_size > 16 &&
+        read(fd, head, sizeof(head)) == (ssize_t)sizeof(head) && memcmp(head, CACHE_MAGIC, 8) == 0) {
+        uint32_t flags, len;
+        memcpy(&flags, head + 8, 4);
+        memcpy(&len, head + 12, 4);
+        size_t bytes = (size_t)len * sizeof(struct sock_filter);
+        bool sized = len > 0 && len <= BPF_MAXINSNS && (off_t)(16 + bytes) == st.st_size;
+        if (sized && (out->filter = malloc(bytes)) != NULL) {
+            if (read(fd, out->filter, bytes) == (ssize_t)bytes) {
+                out->len = (unsigned short)len;
+                out->flags = flags;
+                rc = 0;
+            } else {
+                seccomp_program_free(out);
+            }
+        }
+    }
+    close(fd);
+    return rc;
+}
+
+// Best effort: a cache that cannot be written only costs the next container a compile.
+static void write_cached(const char *dir, const char *path, const struct seccomp_program *p) {
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) return;
+    char temp[PATH_MAX + 32];
+    snprintf(temp, sizeof(temp), "%s.tmp-%d", path, (int)getpid());
+    int fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return;
+    unsigned char head[16];
+    uint32_t flags = p->flags, len = p->len;
+    memcpy(head, CACHE_MAGIC, 8);
+    memcpy(head + 8, &flags, 4);
+    memcpy(head + 12, &len, 4);
+    size_t bytes = (size_t)p->len * sizeof(struct sock_filter);
+    bool ok = write(fd, head, sizeof(head)) == (ssize_t)sizeof(head) && write(fd, p->filter, bytes) == (ssize_t)bytes;
+    ok = close(fd) == 0 && ok;
+    if (!ok || rename(temp, path) < 0) unlink(temp);
+}
+
+int seccomp_compile_cached(const struct json *seccomp, const char *cache_dir, struct seccomp_program *out,
+                           char *err, size_t errlen) {
+    memset(out, 0, sizeof(*out));
+    if (seccomp == NULL || cache_dir == NULL) return seccomp_compile(seccomp, out, err, errlen);
+    char path[PATH_MAX];
+    cache_path(seccomp, cache_dir, path, sizeof(path));
+    if (read_cached(path, out) == 0) return 0;
+    if (seccomp_compile(seccomp, out, err, errlen) < 0) return -1;
+    write_cached(cache_dir, path, out);
+    return 0;
 }

@@ -21,6 +21,11 @@ struct seccomp_program {
 
 // Compiles linux.seccomp (OCI runtime-spec) into BPF; -1 with a message on failure.
 int seccomp_compile(const struct json *seccomp, struct seccomp_program *out, char *err, size_t errlen);
+// The same, through `cache_dir` (NULL: no cache): a filter compiled once for a profile is read
+// back for every later container with that profile. The file's name hashes the profile, the
+// libseccomp version and the kernel release; a file that does not read back whole is compiled again.
+int seccomp_compile_cached(const struct json *seccomp, const char *cache_dir, struct seccomp_program *out,
+                           char *err, size_t errlen);
 void seccomp_program_free(struct seccomp_program *p);
 
 // The child's steps; each returns -1 with errno set.

@@ -203,7 +203,8 @@ int shim_run(const struct shim_options *o) {
     struct child c;
     resolve_bundle(o, bundle, dir);
     if (spec_load_config(&spec, bundle, err, sizeof(err)) < 0) fail_before_detaching(err);
-    if (seccomp_compile(spec.seccomp, &seccomp, err, sizeof(err)) < 0) fail_before_detaching(err);
+    if (seccomp_compile_cached(spec.seccomp, spec.seccomp_cache, &seccomp, err, sizeof(err)) < 0)
+        fail_before_detaching(err);
     init_child(&c, &spec, &seccomp);
     c.create_cwd = true;
     if (overlay_prepare(&spec, &spec.arena, &c.overlay_options, &c.overlay_dir, err, sizeof(err)) < 0)
@@ -247,7 +248,8 @@ int shim_exec(const struct shim_options *o) {
     }
     if (spec_load_config(&spec, bundle, err, sizeof(err)) < 0) fail_before_detaching(err);
     if (spec_load_process(&spec, process, err, sizeof(err)) < 0) fail_before_detaching(err);
-    if (seccomp_compile(spec.seccomp, &seccomp, err, sizeof(err)) < 0) fail_before_detaching(err);
+    if (seccomp_compile_cached(spec.seccomp, spec.seccomp_cache, &seccomp, err, sizeof(err)) < 0)
+        fail_before_detaching(err);
     if (kill(o->pid, 0) < 0) {
         snprintf(err, sizeof(err), "container process %d: %s", (int)o->pid, strerror(errno));
         fail_before_detaching(err);

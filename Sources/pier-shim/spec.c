@@ -427,6 +427,9 @@ static int read_annotations(struct reader *r, const struct json *annotations) {
     if (procs != NULL && split_colon_list(r, procs, &s->cgroup_procs, &s->ncgroup_procs) < 0) return -1;
     const char *once = json_str(json_get(annotations, "org.pier.stdin-once"));
     s->stdin_once = once != NULL && strcmp(once, "true") == 0;
+    s->seccomp_cache = json_str(json_get(annotations, "org.pier.seccomp.cache"));
+    if (s->seccomp_cache != NULL && s->seccomp_cache[0] != '/')
+        return bad(r, "annotations: org.pier.seccomp.cache must be an absolute path");
     return 0;
 }
 

@@ -94,6 +94,7 @@ struct spec {
     const char **cgroup_procs;   // org.pier.cgroup.procs, split at ':'
     size_t ncgroup_procs;
     bool stdin_once;             // org.pier.stdin-once
+    const char *seccomp_cache;   // org.pier.seccomp.cache: a directory of compiled filters, or NULL
     struct spec_process process;
     const struct json *seccomp;  // linux.seccomp, compiled by security.c; NULL when absent
 };

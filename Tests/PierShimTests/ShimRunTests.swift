@@ -155,6 +155,50 @@ struct ShimRunTests {
         if c.stderr.isEmpty { #expect(run.stderr == "") } else { #expect(run.stderr.contains(c.stderr)) }
     }
 
+    @Test("compiled filters are kept per profile in org.pier.seccomp.cache, and still enforced")
+    func seccompCache() throws {
+        let cache = NSTemporaryDirectory() + "pier-seccomp-cache-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: cache) }
+        func run(_ action: String) throws -> (exitCode: Int, stderr: String) {
+            let fixture = try ContainerFixture(["unshare", "-m", "true"])
+            defer { fixture.remove() }
+            fixture.spec.annotations["org.pier.seccomp.cache"] = cache
+            fixture.spec.process.capabilities = .init(RuntimeSpec.dockerCapabilities + ["CAP_SYS_ADMIN"])
+            fixture.spec.linux.seccomp = .init(defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_X86_64"],
+                                               syscalls: [.init(names: ["unshare"], action: action, errnoRet: 1)])
+            let run = try fixture.run()
+            return (run.exit.exitCode, run.stderr)
+        }
+        func files() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: cache).sorted() }
+
+        let compiled = try run("SCMP_ACT_ERRNO")
+        #expect(compiled.exitCode == 1 && compiled.stderr.contains("Operation not permitted"))
+        let entries = try files()
+        try #require(entries.count == 1)
+        let entry = cache + "/" + entries[0]
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: entry))
+
+        let cached = try run("SCMP_ACT_ERRNO")
+        #expect(cached.exitCode == 1 && cached.stderr.contains("Operation not permitted"), "the filter read back applies")
+        #expect(try files() == entries)
+
+        let other = try run("SCMP_ACT_ALLOW")
+        #expect(other.exitCode == 0, "another profile is not served the first one's filter")
+        let both = try files()
+        #expect(both.count == 2)
+
+        // The entry is what runs: with the other profile's filter in its place, unshare is allowed.
+        let otherEntry = cache + "/" + (both.first { $0 != entries[0] } ?? "")
+        try Data(contentsOf: URL(fileURLWithPath: otherEntry)).write(to: URL(fileURLWithPath: entry))
+        #expect(try run("SCMP_ACT_ERRNO").exitCode == 0)
+
+        // A damaged entry is compiled again and replaced.
+        try Data(bytes.prefix(20)).write(to: URL(fileURLWithPath: entry))
+        let repaired = try run("SCMP_ACT_ERRNO")
+        #expect(repaired.exitCode == 1 && repaired.stderr.contains("Operation not permitted"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: entry)) == bytes)
+    }
+
     @Test("kill 9 reaches the container's init: 137")
     func kill9() throws {
         let fixture = try ContainerFixture(["sleep", "60"])

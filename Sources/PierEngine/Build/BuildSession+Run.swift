@@ -231,7 +231,7 @@ extension BuildSession {
         let paths = ContainerPaths(
             bundle: directory + "/bundle", lowerDirs: lowerDirs, upperDir: directory + "/upper",
             workDir: directory + "/work", hostnameFile: directory + "/hostname", hostsFile: directory + "/hosts",
-            resolvConfFile: directory + "/resolv.conf")
+            resolvConfFile: directory + "/resolv.conf", seccompCache: builder.root + "/seccomp")
         var spec = ContainerSpec(id: id, image: config, paths: paths)
         spec.entrypoint = argv
         spec.cmd = []

@@ -131,7 +131,7 @@ extension ContainerService {
             bundle: directory + "/bundle", lowerDirs: lowerDirs, upperDir: directory + "/upper",
             workDir: directory + "/work", hostnameFile: directory + "/hostname", hostsFile: directory + "/hosts",
             resolvConfFile: directory + "/resolv.conf", cgroupProcsFiles: cgroup?.procsFiles ?? [],
-            cgroupsPath: cgroup?.relativePath, initBinary: initBinary)
+            cgroupsPath: cgroup?.relativePath, initBinary: initBinary, seccompCache: seccompCache)
         var spec = ContainerSpec(id: record.id, image: imageConfig, paths: paths)
         let config = record.config
         let host = record.hostConfig

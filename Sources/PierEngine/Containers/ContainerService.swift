@@ -15,6 +15,8 @@ public final class ContainerService: Sendable {
     let logger: Logger
     let launcher: ShimLauncher
     let initBinary: String
+    /// Compiled seccomp filters, shared by containers with the same profile (`<root>/seccomp`).
+    let seccompCache: String
     let hierarchy: CgroupHierarchy?
     let migrationPrimer: CgroupMigrationPrimer?
     let host: HostEnvironment
@@ -47,6 +49,7 @@ public final class ContainerService: Sendable {
         let binaries = URL(fileURLWithPath: CommandLine.executablePath).deletingLastPathComponent().path
         launcher = ShimLauncher(executable: binaries + "/pier-shim")
         initBinary = binaries + "/pier-init"
+        seccompCache = root + "/seccomp"
         hierarchy = try? CgroupHierarchy.detect()
         migrationPrimer = hierarchy.flatMap { CgroupMigrationPrimer(hierarchy: $0) }
         host = hierarchy.map { HostEnvironment.current(cgroups: $0) } ?? HostEnvironment(cgroupMode: .v1)

@@ -12,6 +12,8 @@ public enum PierAnnotation {
     public static let workDir = "org.pier.overlay.workdir"
     /// `true`: a client's half-close of the attach stream closes the container's stdin.
     public static let stdinOnce = "org.pier.stdin-once"
+    /// The directory of compiled seccomp filters the shim may read and add to.
+    public static let seccompCache = "org.pier.seccomp.cache"
 }
 
 /// A generated `config.json` and what the engine records next to it.
@@ -307,6 +309,7 @@ public struct SpecBuilder: Sendable {
         result[PierAnnotation.upperDir] = c.paths.upperDir
         result[PierAnnotation.workDir] = c.paths.workDir
         result[PierAnnotation.stdinOnce] = c.stdinOnce ? "true" : "false"
+        result[PierAnnotation.seccompCache] = c.paths.seccompCache
         return result
     }
 }
