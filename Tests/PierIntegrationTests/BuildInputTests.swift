@@ -191,7 +191,10 @@ import Testing
             let cloned = run("/usr/bin/env", ["git", "clone", "-q", "--bare", work, base.path + "/served/app.git"])
             guard cloned.status == 0 else { throw TestFailure("git clone --bare: \(cloned)") }
             port = Int.random(in: 20000...40000)
-            guard let pid = spawn("/usr/bin/env", ["git", "daemon", "--export-all", "--base-path=\(base.path)/served",
+            // git-daemon itself, not `git daemon`: the `git` wrapper runs it as a child, which a kill
+            // of the wrapper would leave running after the test.
+            let execPath = run("/usr/bin/env", ["git", "--exec-path"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard let pid = spawn(execPath + "/git-daemon", ["--export-all", "--base-path=\(base.path)/served",
                                                    "--listen=127.0.0.1", "--port=\(port)", "--reuseaddr", base.path + "/served"],
                                   environment: nil, stdin: "/dev/null", stdout: "/dev/null", stderr: "/dev/null") else {
                 throw TestFailure("cannot start git daemon")
