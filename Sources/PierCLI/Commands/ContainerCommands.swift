@@ -252,24 +252,26 @@ struct Wait: ParsableCommand {
 }
 
 /// `pier ps`
-struct Ps: FlagCommand {
+struct Ps: ListContainers {
     static let configuration = CommandConfiguration(commandName: "ps", abstract: "List containers")
     static let commandPath = "ps"
-    static let usage = "[OPTIONS]"
-    static let positionals = Positionals.interspersed
-    static let table = PsArguments.table
     @Argument(parsing: .allUnrecognized, help: "[OPTIONS]") var arguments: [String] = []
-    func run() throws { try parse(into: PsArguments(), positionalCount: 0...0).0.run() }
 }
 
 /// `pier container ls`
-struct ContainerLs: FlagCommand {
+struct ContainerLs: ListContainers {
     static let configuration = CommandConfiguration(commandName: "ls", abstract: "List containers", aliases: ["list", "ps"])
     static let commandPath = "container ls"
-    static let usage = "[OPTIONS]"
-    static let positionals = Positionals.interspersed
-    static let table = PsArguments.table
     @Argument(parsing: .allUnrecognized, help: "[OPTIONS]") var arguments: [String] = []
+}
+
+/// `ps` and `container ls`: the same flags and the same listing.
+protocol ListContainers: FlagCommand where Options == PsArguments {}
+
+extension ListContainers {
+    static var usage: String { "[OPTIONS]" }
+    static var positionals: Positionals { .interspersed }
+    static var table: FlagTable<PsArguments> { PsArguments.table }
     func run() throws { try parse(into: PsArguments(), positionalCount: 0...0).0.run() }
 }
 
