@@ -65,6 +65,14 @@ extension Pier {
 
     /// The command the leading words name (`run`, `image ls`) and the arguments after them.
     static func resolve(_ arguments: ArraySlice<String>) -> (command: ParsableCommand.Type, rest: ArraySlice<String>)? {
+        // The commands that parse their own flags are found by their path: walking the
+        // subcommand lists builds every earlier command's configuration on the way.
+        for command in flagCommands {
+            let path = command.commandPath.split(separator: " ")
+            if arguments.count >= path.count, zip(arguments, path).allSatisfy({ $0 == $1 }) {
+                return (command, arguments.dropFirst(path.count))
+            }
+        }
         guard let name = arguments.first, var command = subcommand(named: name, of: Pier.self) else { return nil }
         var rest = arguments.dropFirst()
         while !command.configuration.subcommands.isEmpty {
@@ -74,6 +82,9 @@ extension Pier {
         }
         return (command, rest)
     }
+
+    /// The commands that parse Docker's flags from a table (Flags.swift).
+    static let flagCommands: [any FlagCommand.Type] = [Run.self, Create.self, Ps.self, ContainerLs.self]
 
     static func subcommand(named name: String, of command: ParsableCommand.Type) -> ParsableCommand.Type? {
         command.configuration.subcommands.first { $0._commandName == name || $0.configuration.aliases.contains(name) }

@@ -72,6 +72,17 @@ public final class HTTPResponse {
     }
 
     public func readAll() throws -> [UInt8] {
+        // With a length (a list of 1,000 containers is ~500 KB), read straight into one array
+        // of that size instead of growing one through a buffer.
+        if !chunked, let length = remaining, length > 0, length <= 64 << 20 {
+            return try [UInt8](unsafeUninitializedCapacity: length) { storage, count in
+                while count < length {
+                    let n = try read(into: UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(storage)[count...]))
+                    if n == 0 { break }
+                    count += n
+                }
+            }
+        }
         var result: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while true {

@@ -4,6 +4,16 @@ import Foundation
 public enum Timestamp {
     /// Seconds since the epoch, or nil when the text is not RFC 3339.
     public static func parse(_ text: String) -> Int64? {
+        parseWithFraction(text)?.seconds
+    }
+
+    /// Nanoseconds since the epoch (digits past the ninth ignored), or nil when the text is not RFC 3339.
+    public static func nanoseconds(_ text: String) -> Int64? {
+        guard let (seconds, fraction) = parseWithFraction(text) else { return nil }
+        return seconds * 1_000_000_000 + fraction
+    }
+
+    static func parseWithFraction(_ text: String) -> (seconds: Int64, fraction: Int64)? {
         let bytes = Array(text.utf8)
         guard bytes.count >= 20 else { return nil }
         func number(_ range: Range<Int>) -> Int? {
@@ -19,9 +29,15 @@ public enum Timestamp {
               let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19)
         else { return nil }
         var index = 19
+        var fraction: Int64 = 0
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
             index += 1
-            while index < bytes.count, bytes[index] >= 48, bytes[index] <= 57 { index += 1 }
+            var digits = 0
+            while index < bytes.count, bytes[index] >= 48, bytes[index] <= 57 {
+                if digits < 9 { fraction = fraction * 10 + Int64(bytes[index] - 48); digits += 1 }
+                index += 1
+            }
+            for _ in digits..<9 { fraction *= 10 }
         }
         var offset = 0
         if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
@@ -36,7 +52,7 @@ public enum Timestamp {
         parts.tm_hour = Int32(hour)
         parts.tm_min = Int32(minute)
         parts.tm_sec = Int32(second)
-        return Int64(timegm(&parts)) - Int64(offset)
+        return (Int64(timegm(&parts)) - Int64(offset), fraction)
     }
 
     /// `2024-05-01T12:00:00.123456789Z` for a moment given as seconds and nanoseconds.

@@ -171,6 +171,24 @@ import Testing
         #expect(value.objectValue?.map(\.0) == ["State", "Names", "Size", "N"])
     }
 
+    @Test func listsKeepOnlyTheNamedMembers() throws {
+        let list = #"[{"Id":"a","Labels":{"k":"v \" \u00e9","n":[1,{"x":null}]},"Names":["/web"],"Created":5},"#
+            + #"{"Mounts":[],"Id":"b","Names":[],"Created":-1.5e3}]"#
+        let kept = try JSONValue.parse(Array(list.utf8), keepingMembers: ["Id", "Names", "Created"])
+        #expect(kept == JSONValue.array([
+            .object([("Id", "a"), ("Names", .array(["/web"])), ("Created", 5)]),
+            .object([("Id", "b"), ("Names", .array([])), ("Created", .double(-1500))]),
+        ]))
+        // Skipped members are still checked: a mistake inside one is reported where it is.
+        let broken = #"[{"Id":"a","Labels":{"k":tru}}]"#
+        #expect(throws: JSONValue.ParseError.self) { try JSONValue.parse(Array(broken.utf8), keepingMembers: ["Id"]) }
+        let unterminated = #"[{"Id":"a","Labels":{"k":"v}}]"#
+        #expect(throws: JSONValue.ParseError.self) { try JSONValue.parse(Array(unterminated.utf8), keepingMembers: ["Id"]) }
+        // Nested objects keep all their members, and a document that is not a list is read whole.
+        let object = #"{"Id":"a","Labels":{"k":"v"}}"#
+        #expect(try JSONValue.parse(Array(object.utf8), keepingMembers: ["Id"]) == JSONValue.parse(object))
+    }
+
     @Test func objectsWithDifferentOrderAreDifferent() {
         #expect(JSONValue.object([("a", 1), ("b", 2)]) != JSONValue.object([("b", 2), ("a", 1)]))
         #expect(JSONValue.int(1) != JSONValue.double(1))

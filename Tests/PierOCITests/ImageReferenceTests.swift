@@ -88,5 +88,12 @@ import Testing
         #expect(Timestamp.parse("2024-05-01T14:00:00+02:00") == 1_714_564_800)
         #expect(Timestamp.parse("yesterday") == nil)
         #expect(Timestamp.format(seconds: 1_714_564_800, nanoseconds: 500_000_000) == "2024-05-01T12:00:00.5Z")
+        // Nanoseconds order what seconds cannot (`ps` sorts by them).
+        #expect(Timestamp.nanoseconds("2024-05-01T12:00:00Z") == 1_714_564_800_000_000_000)
+        #expect(Timestamp.nanoseconds("2024-05-01T12:00:00.5Z") == 1_714_564_800_500_000_000)
+        #expect(Timestamp.nanoseconds("2024-05-01T12:00:00.123456789123Z") == 1_714_564_800_123_456_789)
+        #expect(Timestamp.nanoseconds("2024-05-01T14:00:00.000000001+02:00") == 1_714_564_800_000_000_001)
+        #expect(Timestamp.nanoseconds("2024-05-01T12:00:00.000000002Z")! > Timestamp.nanoseconds("2024-05-01T12:00:00.000000001Z")!)
+        #expect(Timestamp.nanoseconds("yesterday") == nil)
     }
 }

@@ -15,13 +15,17 @@ extension JSONValue {
     /// Invalid UTF-8 and unpaired `\u` surrogates become U+FFFD, as Go's decoder does.
     static func parse(_ bytes: [UInt8]) throws(ParseError) -> JSONValue {
         var parser = JSONParser(bytes: bytes)
-        parser.skipWhitespace()
-        let value = try parser.parseValue(depth: 0)
-        parser.skipWhitespace()
-        if parser.index < bytes.count {
-            throw parser.error("invalid character \(parser.describe(bytes[parser.index])) after top-level value")
-        }
-        return value
+        return try parser.parseDocument()
+    }
+
+    /// Parses a top-level array of objects (an Engine API list) keeping only the named members
+    /// of each object: the others are checked as JSON but never built. `ps -a` with 1,000
+    /// containers needs 7 of each container's 14 members, and the labels it skips are the
+    /// largest part of the answer. Any other document is parsed whole.
+    static func parse(_ bytes: [UInt8], keepingMembers members: [String]) throws(ParseError) -> JSONValue {
+        var parser = JSONParser(bytes: bytes)
+        parser.keptMembers = members
+        return try parser.parseDocument()
     }
 
     /// Parses a JSON document given as text.
@@ -37,8 +41,24 @@ private struct JSONParser {
 
     let bytes: [UInt8]
     var index = 0
+    /// Of each object in a top-level array, the members to build; nil builds all.
+    var keptMembers: [String]?
+    /// Set while reading a value that is checked but not kept: strings, objects and arrays
+    /// are then not built.
+    var discarding = false
 
     init(bytes: [UInt8]) { self.bytes = bytes }
+
+    mutating func parseDocument() throws(JSONValue.ParseError) -> JSONValue {
+        skipWhitespace()
+        if index < bytes.count, bytes[index] != UInt8(ascii: "[") { keptMembers = nil }
+        let value = try parseValue(depth: 0)
+        skipWhitespace()
+        if index < bytes.count {
+            throw error("invalid character \(describe(bytes[index])) after top-level value")
+        }
+        return value
+    }
 
     func error(_ message: String) -> JSONValue.ParseError {
         JSONValue.ParseError(offset: index, message: message)
@@ -113,7 +133,15 @@ private struct JSONParser {
             }
             index += 1
             skipWhitespace()
-            pairs.append((key, try parseValue(depth: depth)))
+            if discarding {
+                _ = try parseValue(depth: depth)
+            } else if depth == 2, let keptMembers, !keptMembers.contains(key) {
+                discarding = true
+                _ = try parseValue(depth: depth)
+                discarding = false
+            } else {
+                pairs.append((key, try parseValue(depth: depth)))
+            }
             skipWhitespace()
             guard index < bytes.count else { throw endOfInput }
             switch bytes[index] {
@@ -136,7 +164,8 @@ private struct JSONParser {
         }
         while true {
             skipWhitespace()
-            items.append(try parseValue(depth: depth))
+            let item = try parseValue(depth: depth)
+            if !discarding { items.append(item) }
             skipWhitespace()
             guard index < bytes.count else { throw endOfInput }
             switch bytes[index] {
@@ -196,10 +225,21 @@ private struct JSONParser {
         var utf8: [UInt8] = []
         var runStart = index
         while true {
+            // Most bytes are plain: skip them in one pass without bounds checks.
+            index = bytes.withUnsafeBufferPointer { buffer in
+                var position = index
+                while position < buffer.count {
+                    let byte = buffer[position]
+                    if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+                    position += 1
+                }
+                return position
+            }
             guard index < bytes.count else { throw endOfInput }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 defer { index += 1 }
+                if discarding { return "" }
                 if utf8.isEmpty { return String(decoding: bytes[runStart..<index], as: UTF8.self) }
                 utf8.append(contentsOf: bytes[runStart..<index])
                 return String(decoding: utf8, as: UTF8.self)
@@ -207,10 +247,7 @@ private struct JSONParser {
             if byte < 0x20 {
                 throw error("invalid character \(describe(byte)) in string literal")
             }
-            if byte != UInt8(ascii: "\\") {
-                index += 1
-                continue
-            }
+            // A backslash.
             utf8.append(contentsOf: bytes[runStart..<index])
             index += 1
             guard index < bytes.count else { throw endOfInput }

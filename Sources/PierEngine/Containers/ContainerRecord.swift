@@ -71,21 +71,25 @@ final class ContainerStore: Sendable {
 
     func directory(_ id: String) -> String { "\(root)/\(id)" }
 
-    func all() -> [ContainerRecord] { records.withLock { Array($0.byID.values) } }
+    func all() -> [ContainerRecord] { records.withLock { $0.byID.values.map(\.record) } }
 
-    func get(_ id: String) -> ContainerRecord? { records.withLock { $0.byID[id] } }
+    /// Every record as the table shares it: a thousand pointers, not a thousand copies of
+    /// records (copying them was half of `ps -a`'s time in pierd).
+    func entries() -> [Entry] { records.withLock { Array($0.byID.values) } }
+
+    func get(_ id: String) -> ContainerRecord? { records.withLock { $0.byID[id]?.record } }
 
     /// By full ID, unique ID prefix, or name (with or without the leading slash).
     func find(_ reference: String) -> ContainerRecord? {
         let name = reference.hasPrefix("/") ? String(reference.dropFirst()) : reference
         return records.withLock { table in
-            if let exact = table.byID[reference] { return exact }
+            if let exact = table.byID[reference] { return exact.record }
             if let named = table.named(name) { return named }
             guard !reference.isEmpty else { return nil }
             var match: ContainerRecord?
-            for id in table.byID.keys where id.hasPrefix(reference) {
+            for (id, entry) in table.byID where id.hasPrefix(reference) {
                 guard match == nil else { return nil }  // ambiguous
-                match = table.byID[id]
+                match = entry.record
             }
             return match
         }
@@ -127,6 +131,18 @@ final class ContainerStore: Sendable {
         return record
     }
 
+    /// Applies a change in memory only, for a record whose file is about to go: an exited
+    /// `--rm` container's (pierd removes such a record at start, should it die in between).
+    @discardableResult
+    func updateInMemory(_ id: String, _ change: (inout ContainerRecord) -> Void) -> ContainerRecord? {
+        writes.lock()
+        defer { writes.unlock() }
+        guard var record = get(id) else { return nil }
+        change(&record)
+        records.withLock { $0.put(record) }
+        return record
+    }
+
     /// Forgets a container at once; its files (an upper directory can be large) are deleted
     /// afterwards, so `rm` and `run --rm` answer without waiting for the disk.
     func remove(_ id: String) {
@@ -147,31 +163,54 @@ final class ContainerStore: Sendable {
 
     /// Containers that mount a volume (so `volume rm` can refuse).
     func users(ofVolume name: String) -> [String] {
-        records.withLock { $0.byID.values.filter { ($0.volumeMounts ?? []).contains { $0.name == name } }.map(\.id) }
+        records.withLock { $0.byID.values.filter { ($0.record.volumeMounts ?? []).contains { $0.name == name } }.map(\.record.id) }
     }
 
     /// Containers that use an image (so `rmi` can refuse).
     func users(of image: Digest) -> [String] {
-        records.withLock { $0.byID.values.filter { $0.imageID == image }.map(\.id) }
+        records.withLock { $0.byID.values.filter { $0.record.imageID == image }.map(\.record.id) }
+    }
+
+    /// One record as the table holds it. A change replaces the entry, never mutates it, so a
+    /// list made from entries is a consistent snapshot, and what a list made of the record can
+    /// be kept with it.
+    final class Entry: Sendable {
+        let record: ContainerRecord
+        /// Creation time in nanoseconds: `ps` sorts by it, newest first.
+        let createdOrder: Int64
+        /// What `ps` shows of the record, made by the first list that needs it.
+        let listed = Mutex<Listed?>(nil)
+
+        init(_ record: ContainerRecord) {
+            self.record = record
+            createdOrder = Timestamp.nanoseconds(record.created) ?? 0
+        }
+    }
+
+    /// A listed container's members that only a change of its record can change: all but the
+    /// clock's (Status) and the network's (Ports). `head` is their JSON (FastJSON.head).
+    struct Listed: Sendable {
+        var summary: ContainerSummary
+        var head: [UInt8]
     }
 
     /// The records by ID, and which ID holds each name: looking a name up (every `create`,
     /// every reference by name) must not walk a thousand records.
     struct Table {
-        private(set) var byID: [String: ContainerRecord]
+        private(set) var byID: [String: Entry]
         private var idByName: [String: String]
 
         init(_ records: [String: ContainerRecord] = [:]) {
-            byID = records
+            byID = records.mapValues(Entry.init)
             idByName = Dictionary(records.values.map { ($0.name, $0.id) }, uniquingKeysWith: { first, _ in first })
         }
 
         func named(_ name: String) -> ContainerRecord? {
-            idByName[name].flatMap { byID[$0] }
+            idByName[name].flatMap { byID[$0]?.record }
         }
 
         mutating func put(_ record: ContainerRecord) {
-            if let previous = byID.updateValue(record, forKey: record.id), previous.name != record.name,
+            if let previous = byID.updateValue(Entry(record), forKey: record.id)?.record, previous.name != record.name,
                idByName[previous.name] == record.id {
                 idByName[previous.name] = nil
             }
@@ -179,7 +218,7 @@ final class ContainerStore: Sendable {
         }
 
         mutating func remove(_ id: String) {
-            guard let record = byID.removeValue(forKey: id) else { return }
+            guard let record = byID.removeValue(forKey: id)?.record else { return }
             if idByName[record.name] == id { idByName[record.name] = nil }
         }
     }

@@ -111,71 +111,115 @@ extension ContainerService {
     // MARK: list and inspect
 
     public func list(all: Bool, limit: Int?, filters: [String: [String]]) throws(EngineError) -> [ContainerSummary] {
-        // Newest first. Records are large values: sort their positions, then gather them once.
-        let stored = store.all()
-        var records = stored.indices.sorted { stored[$0].created > stored[$1].created }.map { stored[$0] }
-        if !all && limit == nil { records = records.filter { $0.state.status == .running || $0.state.status == .paused || $0.state.status == .restarting } }
+        try select(all: all, limit: limit, filters: filters).map { entry in
+            var row = listed(entry).summary
+            row.Status = ContainerService.statusText(entry.record.state)
+            row.Ports = portSummaries(entry.record)
+            return row
+        }
+    }
+
+    /// `GET /containers/json`'s body: `list` as JSON, made from each container's kept head.
+    /// With 1,000 containers this is what `ps -a` waits for.
+    public func listJSON(all: Bool, limit: Int?, filters: [String: [String]]) throws(EngineError) -> [UInt8] {
+        let entries = try select(all: all, limit: limit, filters: filters)
+        var out: [UInt8] = []
+        out.reserveCapacity(entries.count * 512 + 2)
+        out.append(UInt8(ascii: "["))
+        for (index, entry) in entries.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            entry.listed.withLock { listed in
+                if let listed { return out.append(contentsOf: listed.head) }
+                let made = listing(entry.record)
+                listed = made
+                out.append(contentsOf: made.head)
+            }
+            // The state alone, not the whole record: copying records was most of this loop.
+            let state = entry.record.state
+            let ports = state.status == .running || state.status == .paused ? portSummaries(entry.record) : []
+            FastJSON.tail(ports: ports, sizeRootFs: nil, sizeRw: nil, state: state.status.rawValue,
+                          status: ContainerService.statusText(state), into: &out)
+        }
+        out.append(UInt8(ascii: "]"))
+        return out
+    }
+
+    /// The containers a list shows, newest first. The store's entries are shared: sorting and
+    /// filtering a thousand of them moves pointers, not records.
+    func select(all: Bool, limit: Int?, filters: [String: [String]]) throws(EngineError) -> [ContainerStore.Entry] {
+        var entries = store.entries().sorted { $0.createdOrder > $1.createdOrder }
+        func keep(_ test: (ContainerRecord) -> Bool) { entries = entries.filter { test($0.record) } }
+        if !all && limit == nil { keep { $0.state.status == .running || $0.state.status == .paused || $0.state.status == .restarting } }
         for (key, values) in filters {
             switch key {
-            case "status": records = records.filter { values.contains($0.state.status.rawValue) }
-            case "name": records = records.filter { record in values.contains { record.name.contains($0) } }
-            case "id": records = records.filter { record in values.contains { record.id.hasPrefix($0) } }
+            case "status": keep { values.contains($0.state.status.rawValue) }
+            case "name": keep { record in values.contains { record.name.contains($0) } }
+            case "id": keep { record in values.contains { record.id.hasPrefix($0) } }
             case "label":
-                records = records.filter { record in
+                keep { record in
                     values.allSatisfy { item in
                         let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
                         guard let value = record.config.Labels?[parts[0]] else { return false }
                         return parts.count == 1 || value == parts[1]
                     }
                 }
-            case "health":
-                records = records.filter { record in
-                    values.contains(record.state.health?.Status ?? "none")
-                }
-            case "exited":
-                records = records.filter { record in record.state.status == .exited && values.contains(String(record.state.exitCode)) }
+            case "health": keep { values.contains($0.state.health?.Status ?? "none") }
+            case "exited": keep { $0.state.status == .exited && values.contains(String($0.state.exitCode)) }
             case "ancestor":
-                records = records.filter { record in
+                keep { record in
                     values.contains { record.imageName == $0 || (try? images.resolve($0))?.id == record.imageID }
                 }
             default:
                 throw EngineError(.invalidArgument, "invalid filter '\(key)'")
             }
         }
-        if let limit, limit > 0 { records = Array(records.prefix(limit)) }
-        return records.map(summary)
+        if let limit, limit > 0 { entries = Array(entries.prefix(limit)) }
+        return entries
+    }
+
+    /// What a list shows of an entry's record, made once per change of the record.
+    func listed(_ entry: ContainerStore.Entry) -> ContainerStore.Listed {
+        entry.listed.withLock { listed in
+            if let listed { return listed }
+            let made = listing(entry.record)
+            listed = made
+            return made
+        }
+    }
+
+    func listing(_ record: ContainerRecord) -> ContainerStore.Listed {
+        let row = summary(record)
+        return ContainerStore.Listed(summary: row, head: FastJSON.head(of: row))
     }
 
     func summary(_ record: ContainerRecord) -> ContainerSummary {
         let command = ([record.path] + record.args).map { $0.contains(" ") ? "\"\($0)\"" : $0 }.joined(separator: " ")
-        var summary = ContainerSummary(
+        return ContainerSummary(
             Id: record.id, Names: ["/" + record.name], Image: record.imageName, ImageID: record.imageID.description,
             Command: command, Created: Timestamp.parse(record.created) ?? 0, Labels: record.config.Labels ?? [:],
-            State: record.state.status.rawValue, Status: ContainerService.statusText(record),
+            State: record.state.status.rawValue, Status: "",  // the clock's: filled in by each list
             NetworkMode: record.hostConfig.NetworkMode ?? "default", Mounts: mountPoints(record))
-        summary.Ports = portSummaries(record)
-        return summary
     }
 
     /// Docker's STATUS column: `Up 3 minutes`, `Exited (0) 2 seconds ago`, `Created`.
-    static func statusText(_ record: ContainerRecord) -> String {
+    static func statusText(_ state: ContainerRecord.State) -> String {
         let now = Date().timeIntervalSince1970
-        switch record.state.status {
+        switch state.status {
         case .created: return "Created"
         case .running:
-            let up = "Up " + humanDuration(now - Double(Timestamp.parse(record.state.startedAt) ?? Int64(now)))
-            switch record.state.health?.Status {
+            let up = "Up " + humanDuration(now - Double(Timestamp.parse(state.startedAt) ?? Int64(now)))
+            switch state.health?.Status {
             case "starting": return up + " (health: starting)"
             case let status?: return up + " (\(status))"
             case nil: return up
             }
         case .paused:
-            return "Up " + humanDuration(now - Double(Timestamp.parse(record.state.startedAt) ?? Int64(now))) + " (Paused)"
+            return "Up " + humanDuration(now - Double(Timestamp.parse(state.startedAt) ?? Int64(now))) + " (Paused)"
         case .restarting:
-            return "Restarting (\(record.state.exitCode)) " + humanDuration(now - Double(Timestamp.parse(record.state.finishedAt) ?? Int64(now))) + " ago"
+            return "Restarting (\(state.exitCode)) " + humanDuration(now - Double(Timestamp.parse(state.finishedAt) ?? Int64(now))) + " ago"
         case .exited, .dead:
-            return "Exited (\(record.state.exitCode)) "
-                + humanDuration(now - Double(Timestamp.parse(record.state.finishedAt) ?? Int64(now))) + " ago"
+            return "Exited (\(state.exitCode)) "
+                + humanDuration(now - Double(Timestamp.parse(state.finishedAt) ?? Int64(now))) + " ago"
         }
     }
 

@@ -25,7 +25,7 @@ extension Router {
             let all = request.query.bool("all")
             let limit = request.query.int("limit")
             let filters = try request.query.filters()
-            let bytes = try await Blocking.run { FastJSON.encode(try containers.list(all: all, limit: limit, filters: filters)) }
+            let bytes = try await Blocking.run { try containers.listJSON(all: all, limit: limit, filters: filters) }
             try await writer.writeHead(status: .ok, contentType: "application/json", contentLength: bytes.count + 1)
             try await writer.writeBody(bytes + [10])
             try await writer.end()
