@@ -30,7 +30,6 @@ int exitfile_write(const char *path, const struct exit_record *r) {
             int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
             if (fd >= 0) {
                 rc = write_all(fd, bytes_head(&b), bytes_pending(&b));
-                if (rc == 0) rc = fsync(fd);
                 if (close(fd) < 0) rc = -1;
                 if (rc == 0) rc = rename(tmp, path);
                 if (rc < 0) unlink(tmp);
@@ -40,4 +39,25 @@ int exitfile_write(const char *path, const struct exit_record *r) {
     }
     bytes_free(&b);
     return rc;
+}
+
+static void sync_path(const char *path, int flags) {
+    int fd = open(path, flags | O_CLOEXEC);
+    if (fd < 0) return;
+    (void)fsync(fd);
+    close(fd);
+}
+
+void exitfile_sync(const char *path) {
+    sync_path(path, O_RDONLY);
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL) {
+        sync_path(".", O_RDONLY | O_DIRECTORY);
+        return;
+    }
+    size_t n = (size_t)(slash - path);
+    char *directory = strndup(path, n == 0 ? 1 : n);
+    if (directory == NULL) return;
+    sync_path(directory, O_RDONLY | O_DIRECTORY);
+    free(directory);
 }

@@ -14,6 +14,11 @@ struct exit_record {
     const char *error;           // "" when none
 };
 
+// Writes the record where readers see it at once; it is not yet on disk.
 int exitfile_write(const char *path, const struct exit_record *r);
+
+// Makes the written record survive a power cut (the file, then its rename). Called after
+// pierd and the attached clients are told, so the disk's latency is not part of `run`.
+void exitfile_sync(const char *path);
 
 #endif

@@ -537,6 +537,7 @@ static void finish(struct monitor *m) {
     close(m->control_listen);
     close(m->attach_listen);
     for (int i = 0; i < MAX_CLIENTS; i++) client_close(&m->clients[i]);
+    exitfile_sync(s->exit_path);
 }
 
 int monitor_run(const struct monitor_setup *setup) {

@@ -173,8 +173,16 @@ struct CgroupHostTests {
                 #expect(devices.contains("c 1:3 rwm"))
                 #expect(!devices.contains("a *:* rwm"))
             }
-            if scope.hierarchy.v1MountPoint(for: "cpuset") != nil {
+            if let cpusetRoot = scope.hierarchy.v1MountPoint(for: "cpuset") {
                 #expect(scope.read("cpuset", "cpuset.cpus")?.isEmpty == false)
+                // The parent now fills in its next children's cpusets itself.
+                #expect((try? PosixFile.readText(cpusetRoot + "/" + scope.parent + "/cgroup.clone_children")) == "1")
+                let sibling = try CgroupManager(hierarchy: scope.hierarchy, id: String(repeating: "c0ffee", count: 10) + "cafe",
+                                                parent: scope.parent, logger: Logger(label: "test"))
+                defer { try? sibling.remove() }
+                try sibling.create()
+                #expect((try? PosixFile.readText(sibling.v1Directory("cpuset")! + "/cpuset.cpus"))?.isEmpty == false)
+                #expect((try? PosixFile.readText(sibling.v1Directory("cpuset")! + "/cpuset.mems"))?.isEmpty == false)
             }
         }
         // docker update: lower the memory, lift the pids limit.

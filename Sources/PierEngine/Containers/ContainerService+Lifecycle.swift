@@ -246,7 +246,7 @@ extension ContainerService {
         let files = ShimFiles(directory: store.directory(id))
         let exitRecord = try? files.readExit()
         let oom = (observed?.1 ?? false) || (exitRecord?.oomKilled ?? false) || (cgroup?.oomKilled() ?? false)
-        let record = try? store.update(id, durable: false) { record in
+        let exited = { (record: inout ContainerRecord) in
             record.state.status = .exited
             record.state.pid = 0
             record.state.exitCode = observed?.0 ?? exitRecord?.exitCode ?? 255
@@ -254,6 +254,10 @@ extension ContainerService {
             record.state.finishedAt = exitRecord.map { $0.finishedAt.isEmpty ? Timestamp.now() : $0.finishedAt } ?? Timestamp.now()
             if let message = exitRecord?.error, !message.isEmpty { record.state.error = message }
         }
+        // An `--rm` container's file is deleted in a moment: writing its exit there first only
+        // made `run --rm` wait for the disk.
+        let record = current.hostConfig.AutoRemove == true
+            ? store.updateInMemory(id, exited) : try? store.update(id, durable: false, exited)
         let finished = record ?? current
         logger.info("container exited", metadata: ["id": "\(finished.shortID)", "code": "\(finished.state.exitCode)"])
         emit(finished, "die", ["exitCode": "\(finished.state.exitCode)"])
@@ -427,8 +431,11 @@ extension ContainerService {
                 usleep(5_000)
             }
         }
-        networks.release(containerID: record.id)
+        // Its addresses are free before anyone learns it is gone (`network rm` may come next);
+        // the network's state file is written after the answer that `run --rm` waits for.
+        let released = networks.release(containerID: record.id, persist: false)
         forget(record)
+        if released { networks.persist() }
         // After the answer: a cgroup is named by the container's ID, which nothing reuses.
         if hierarchy != nil, let manager = try? CgroupManager(hierarchy: hierarchy!, id: record.id, logger: logger) {
             try? manager.remove()

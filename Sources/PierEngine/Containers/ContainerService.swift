@@ -216,8 +216,11 @@ public final class ContainerService: Sendable {
     }
 
     static func newID() -> String {
-        var bytes = [UInt8](repeating: 0, count: 32)
-        for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
+        // Eight bytes per draw: each draw is a getrandom call.
+        var generator = SystemRandomNumberGenerator()
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(32)
+        for _ in 0..<4 { withUnsafeBytes(of: generator.next() as UInt64) { bytes.append(contentsOf: $0) } }
         return Digest(sha256Bytes: bytes).encoded
     }
 

@@ -186,12 +186,22 @@ extension NetworkService {
     }
 
     /// Frees what a container held: addresses, host ports, rules, veth pairs still present.
-    public func release(containerID: String) {
+    /// Frees a container's addresses, ports and links. `persist: false` leaves the state file
+    /// for `persist()` to write later (pierd frees the addresses of containers that are not
+    /// running when it starts, should it die in between).
+    @discardableResult
+    public func release(containerID: String, persist: Bool = true) -> Bool {
         locked {
-            guard state.containers[containerID] != nil else { return }
+            guard state.containers[containerID] != nil else { return false }
             releaseLocked(containerID)
-            try? save()
+            if persist { try? save() }
+            return true
         }
+    }
+
+    /// Writes the state file (after `release(containerID:persist: false)`).
+    public func persist() {
+        locked { try? save() }
     }
 
     func releaseLocked(_ containerID: String) {

@@ -130,9 +130,12 @@ public struct CgroupManager: Sendable {
 
     /// A new v1 cpuset has no CPUs and no memory nodes, and refuses tasks until it has both: it
     /// gets its parent's (the parent's own first, should an earlier pierd have died between
-    /// making the parent and filling it in).
+    /// making the parent and filling it in). The parent is then told to give its children its
+    /// own at mkdir (`cgroup.clone_children`): writing `cpuset.cpus` took ~0.6 ms of every
+    /// container's create, and later containers find theirs filled in.
     func inheritCpuset(_ directory: String) throws(RuntimeError) {
         let parentDirectory = (directory as NSString).deletingLastPathComponent
+        var copied = false
         for file in ["cpuset.cpus", "cpuset.mems"] {
             let current = try PosixFile.readText(directory + "/" + file) ?? ""
             guard current.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { continue }
@@ -142,6 +145,10 @@ public struct CgroupManager: Sendable {
                 inherited = try PosixFile.readText(parentDirectory + "/" + file) ?? ""
             }
             try write(inherited, to: file, in: directory)
+            copied = true
+        }
+        if copied, !isHierarchyRoot(parentDirectory) {
+            try? PosixFile.writeExisting(parentDirectory + "/cgroup.clone_children", "1")
         }
     }
 
