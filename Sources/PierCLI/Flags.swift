@@ -31,6 +31,11 @@ struct FlagTable<Options>: @unchecked Sendable {
 
     init(_ flags: [Flag]) { self.flags = flags }
 
+    /// Every name, long then short (`--detach`, `-d`): what shell completion offers after the command.
+    var completionWords: [String] {
+        flags.flatMap { flag in ["--" + flag.long] + (flag.short.map { ["-" + String($0)] } ?? []) }
+    }
+
     /// This table's flags working on a part of a larger value (`run`'s flags include the
     /// container options it shares with `create`).
     func lifted<Outer>(_ path: WritableKeyPath<Outer, Options>) -> [FlagTable<Outer>.Flag] {

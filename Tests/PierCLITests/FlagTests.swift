@@ -117,4 +117,16 @@ import Testing
             #expect(changed == [expected], "--\(flag.long)")
         }
     }
+
+    /// Shell completion offers the table's flags after `run`, `create` and `ps`.
+    @Test func completionOffersTheTablesFlags() {
+        #expect(Run.table.completionWords.starts(with: ["--host", "-H", "--detach", "-d", "--rm"]))
+        #expect(Ps.table.completionWords.contains("--no-trunc"))
+        for shell in [CompletionShell.bash, .zsh, .fish] {
+            let script = Pier.completionScript(for: shell)
+            for word in ["--publish-all", "--health-start-period", "--no-trunc"] {
+                #expect(script.contains(word), "\(shell): \(word)")
+            }
+        }
+    }
 }

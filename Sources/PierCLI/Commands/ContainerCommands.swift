@@ -23,7 +23,8 @@ struct Run: FlagCommand {
         var container = ContainerOptions()
     }
 
-    @Argument(parsing: .allUnrecognized, help: "[OPTIONS] IMAGE [COMMAND] [ARG...]") var arguments: [String] = []
+    @Argument(parsing: .allUnrecognized, help: "[OPTIONS] IMAGE [COMMAND] [ARG...]",
+              completion: .list(Run.table.completionWords)) var arguments: [String] = []
 
     func run() throws {
         let (flags, positionals) = try parse(into: Options(), positionalCount: 1...Int.max)
@@ -102,7 +103,8 @@ struct Create: FlagCommand {
         var container = ContainerOptions()
     }
 
-    @Argument(parsing: .allUnrecognized, help: "[OPTIONS] IMAGE [COMMAND] [ARG...]") var arguments: [String] = []
+    @Argument(parsing: .allUnrecognized, help: "[OPTIONS] IMAGE [COMMAND] [ARG...]",
+              completion: .list(Create.table.completionWords)) var arguments: [String] = []
 
     func run() throws {
         let (flags, positionals) = try parse(into: Options(), positionalCount: 1...Int.max)
@@ -261,14 +263,16 @@ struct Wait: ParsableCommand {
 struct Ps: ListContainers {
     static let configuration = CommandConfiguration(commandName: "ps", abstract: "List containers")
     static let commandPath = "ps"
-    @Argument(parsing: .allUnrecognized, help: "[OPTIONS]") var arguments: [String] = []
+    @Argument(parsing: .allUnrecognized, help: "[OPTIONS]", completion: .list(PsArguments.table.completionWords))
+    var arguments: [String] = []
 }
 
 /// `pier container ls`
 struct ContainerLs: ListContainers {
     static let configuration = CommandConfiguration(commandName: "ls", abstract: "List containers", aliases: ["list", "ps"])
     static let commandPath = "container ls"
-    @Argument(parsing: .allUnrecognized, help: "[OPTIONS]") var arguments: [String] = []
+    @Argument(parsing: .allUnrecognized, help: "[OPTIONS]", completion: .list(PsArguments.table.completionWords))
+    var arguments: [String] = []
 }
 
 /// `ps` and `container ls`: the same flags and the same listing.
