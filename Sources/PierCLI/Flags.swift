@@ -74,6 +74,16 @@ extension FlagTable.Flag {
         Self(names, help, valueType: "string") { set(&$0, $1) }
     }
 
+    /// `-e NAME[=VALUE]`, checked as docker checks it: a variable needs a name.
+    static func environment(_ names: String, _ help: String, _ add: @escaping (inout Options, String) -> Void) -> Self {
+        Self(names, help, valueType: "list") { options, value in
+            guard value.first != "=", !value.isEmpty else {
+                throw FlagError.invalid(value, names: names, problem: .notAnEnvironmentVariable)
+            }
+            add(&options, value)
+        }
+    }
+
     /// A flag that may be given many times (`-e A=1 -e B=2`); `add` gets each value in turn.
     static func list(_ names: String, _ help: String, _ add: @escaping (inout Options, String) -> Void) -> Self {
         Self(names, help, valueType: "list") { add(&$0, $1) }
@@ -95,7 +105,7 @@ extension FlagTable.Flag {
 /// A flag's value that is not of its type, worded as the docker CLI words it; `parse` adds
 /// where to look for help.
 struct FlagError: Error {
-    enum Problem { case notABoolean, notANumber, outOfRange }
+    enum Problem { case notABoolean, notANumber, outOfRange, notAnEnvironmentVariable }
 
     let message: String
 
@@ -104,6 +114,7 @@ struct FlagError: Error {
         case .notABoolean: "strconv.ParseBool: parsing \"\(value)\": invalid syntax"
         case .notANumber: "strconv.ParseInt: parsing \"\(value)\": invalid syntax"
         case .outOfRange: "strconv.ParseInt: parsing \"\(value)\": value out of range"
+        case .notAnEnvironmentVariable: "invalid environment variable: \(value)"
         }
         return FlagError(message: "invalid argument \"\(value)\" for \"\(names)\" flag: \(detail)")
     }
@@ -170,17 +181,19 @@ extension FlagCommand {
                     rest = rest.dropFirst()
                     if letter == "h" { throw CleanExit.message(Self.help) }
                     guard let flag = Self.table.flags.first(where: { $0.short == letter }) else {
-                        throw Self.mistake("unknown shorthand flag: '\(letter)' in \(argument)")
+                        // pflag names what is left of the cluster: `-dx` → 'x' in -x.
+                        throw Self.mistake("unknown shorthand flag: '\(letter)' in -\(letter)\(rest)")
+                    }
+                    // pflag's rules: `-x=v` gives v only when something follows the `=`; a lone
+                    // `=` is a boolean's next letter (an unknown one), and a value flag's value.
+                    if rest.count > 1, rest.first == "=" {
+                        try apply(flag, String(rest.dropFirst()))
+                        break
                     }
                     if flag.valueType == nil {
-                        if rest.first == "=" {
-                            try apply(flag, String(rest.dropFirst()))
-                            break
-                        }
                         try apply(flag, "")
                     } else {
-                        let inline = rest.first == "=" ? rest.dropFirst() : rest
-                        try apply(flag, inline.isEmpty ? try value(for: "'\(letter)' in -\(letter)") : String(inline))
+                        try apply(flag, rest.isEmpty ? try value(for: "'\(letter)' in -\(letter)") : String(rest))
                         break
                     }
                 }

@@ -56,7 +56,8 @@ import Testing
     static let mistakeCases: [([String], String)] = [
         (["--bogus", "busybox"], "unknown flag: --bogus"),
         (["-x", "busybox"], "unknown shorthand flag: 'x' in -x"),
-        (["-dx", "busybox"], "unknown shorthand flag: 'x' in -dx"),
+        (["-dx", "busybox"], "unknown shorthand flag: 'x' in -x"),
+        (["-dxi", "busybox"], "unknown shorthand flag: 'x' in -xi"),
         (["--name"], "flag needs an argument: --name"),
         (["-e"], "flag needs an argument: 'e' in -e"),
         (["--stop-timeout", "soon", "busybox"],
@@ -66,6 +67,11 @@ import Testing
             + "\"99999999999999999999\": value out of range"),
         (["-d=maybe", "busybox"],
          "invalid argument \"maybe\" for \"-d, --detach\" flag: strconv.ParseBool: parsing \"maybe\": invalid syntax"),
+        // pflag: a lone `=` after a letter is the value of a value flag, and the next letter after a boolean.
+        (["-e=", "busybox"], "invalid argument \"=\" for \"-e, --env\" flag: invalid environment variable: ="),
+        (["--env=", "busybox"], "invalid argument \"\" for \"-e, --env\" flag: invalid environment variable: "),
+        (["-e", "=1", "busybox"], "invalid argument \"=1\" for \"-e, --env\" flag: invalid environment variable: =1"),
+        (["-d=", "busybox"], "unknown shorthand flag: '=' in -="),
     ]
 
     @Test("mistakes get docker's words and exit code 125", arguments: mistakeCases)

@@ -59,7 +59,7 @@ struct ContainerOptions {
         .string("--name", "Assign a name to the container") { $0.name = $1 },
         .flag("-i, --interactive", "Keep STDIN open even if not attached") { $0.interactive = $1 },
         .flag("-t, --tty", "Allocate a pseudo-TTY") { $0.tty = $1 },
-        .list("-e, --env", "Set environment variables") { $0.env.append($1) },
+        .environment("-e, --env", "Set environment variables") { $0.env.append($1) },
         .list("--env-file", "Read in a file of environment variables") { $0.envFile.append($1) },
         .string("-w, --workdir", "Working directory inside the container") { $0.workdir = $1 },
         .string("--entrypoint", "Overwrite the default ENTRYPOINT of the image") { $0.entrypoint = $1 },
