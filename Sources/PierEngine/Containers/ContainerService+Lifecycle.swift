@@ -267,7 +267,9 @@ extension ContainerService {
             try? remove(id, force: true, volumes: true)  // frees both
             return
         }
-        try? cgroup?.remove()
+        do { try cgroup?.remove() } catch {
+            logger.warning("cannot remove the container's cgroup", metadata: ["id": "\(finished.shortID)", "error": "\(error)"])
+        }
         networks.release(containerID: id)
         applyRestartPolicy(finished)
     }
@@ -438,7 +440,9 @@ extension ContainerService {
         if released { networks.persist() }
         // After the answer: a cgroup is named by the container's ID, which nothing reuses.
         if hierarchy != nil, let manager = try? CgroupManager(hierarchy: hierarchy!, id: record.id, logger: logger) {
-            try? manager.remove()
+            do { try manager.remove() } catch {
+                logger.warning("cannot remove the container's cgroup", metadata: ["id": "\(record.shortID)", "error": "\(error)"])
+            }
         }
         if removeVolumes { removeAnonymousVolumes(record) }
         logger.info("removed container", metadata: ["id": "\(record.shortID)"])

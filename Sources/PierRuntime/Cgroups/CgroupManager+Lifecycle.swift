@@ -152,8 +152,10 @@ extension CgroupManager {
     /// retrying briefly while the kernel still reports them busy. Missing directories are fine.
     /// The shared parent stays. Blocks for up to a few seconds.
     public func remove() throws(RuntimeError) {
-        try killRemaining()
+        // The directories are tried even when killing fails: an empty one still goes, and a
+        // leftover is reported.
         var failure: RuntimeError?
+        do { try killRemaining() } catch { failure = error }
         for dir in directories {
             do {
                 try Self.removeTree(dir)
