@@ -11,14 +11,9 @@ public enum FastJSON {
             if index > 0 { out.append(UInt8(ascii: ",")) }
             out.append(contentsOf: "{\"Containers\":\(image.Containers),\"Created\":\(image.Created),\"Id\":".utf8)
             string(image.Id, into: &out)
-            out.append(contentsOf: ",\"Labels\":{".utf8)
-            for (position, key) in image.Labels.keys.sorted().enumerated() {
-                if position > 0 { out.append(UInt8(ascii: ",")) }
-                string(key, into: &out)
-                out.append(UInt8(ascii: ":"))
-                string(image.Labels[key] ?? "", into: &out)
-            }
-            out.append(contentsOf: "},\"ParentId\":".utf8)
+            out.append(contentsOf: ",\"Labels\":".utf8)
+            dictionary(image.Labels, into: &out)
+            out.append(contentsOf: ",\"ParentId\":".utf8)
             string(image.ParentId, into: &out)
             out.append(contentsOf: ",\"RepoDigests\":".utf8)
             strings(image.RepoDigests, into: &out)

@@ -41,6 +41,17 @@ import Testing
         #expect(try Self.parsed(FastJSON.encode([ContainerSummary]())) == Self.parsed(Self.foundation([ContainerSummary]())))
     }
 
+    @Test func imageListMatchesFoundation() throws {
+        let images = [
+            ImageSummary(Id: "sha256:" + String(repeating: "ab", count: 32), ParentId: "", RepoTags: ["busybox:latest", "bb:1"],
+                         RepoDigests: ["busybox@sha256:" + String(repeating: "0f", count: 32)], Created: 1_714_564_800,
+                         Size: 4_261_234, Labels: ["z": "last", "a": "first \"quoted\"\n"], Containers: 2),
+            ImageSummary(Id: "sha256:00", ParentId: "sha256:ab", RepoTags: [], RepoDigests: [], Created: 0, Size: 0,
+                         Labels: [:], Containers: -1),
+        ]
+        #expect(try Self.parsed(FastJSON.encode(images)) == Self.parsed(Self.foundation(images)))
+    }
+
     /// pierd keeps each container's head and writes the tail per list: together, one object.
     @Test func headAndTailMakeTheObject() throws {
         for container in Self.containers {
