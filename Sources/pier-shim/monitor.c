@@ -537,6 +537,8 @@ static void finish(struct monitor *m) {
     close(m->control_listen);
     close(m->attach_listen);
     for (int i = 0; i < MAX_CLIENTS; i++) client_close(&m->clients[i]);
+    // Everyone knows: now the mount namespace may go (see monitor.h), then the disk catches up.
+    if (s->mount_ns_fd >= 0) close(s->mount_ns_fd);
     exitfile_sync(s->exit_path);
 }
 

@@ -104,8 +104,14 @@ int mount_root(struct child *c) {
     if (c->overlay_options != NULL) {
         if (c->overlay_dir != NULL && chdir(c->overlay_dir) < 0)
             return child_fail(c, "mount overlay: chdir %s", c->overlay_dir);
-        if (mount("overlay", s->root_path, "overlay", 0, c->overlay_options) < 0)
-            return child_fail(c, "mount overlay on %s", s->root_path);
+        // EBUSY: the upper directory is still in use by this container's previous run, whose
+        // mount namespace its shim lets go only after reporting the exit (monitor.h); with
+        // overlayfs' index feature on, the kernel refuses a second mount until then (~2 ms).
+        int tries = 0;
+        while (mount("overlay", s->root_path, "overlay", 0, c->overlay_options) < 0) {
+            if (errno != EBUSY || ++tries > 100) return child_fail(c, "mount overlay on %s", s->root_path);
+            usleep(1000);
+        }
         if (chdir("/") < 0) return child_fail(c, "chdir /");
     } else if (mount(s->root_path, s->root_path, NULL, MS_BIND | MS_REC, NULL) < 0) {
         return child_fail(c, "bind %s onto itself", s->root_path);

@@ -99,7 +99,7 @@ static int start_and_monitor(struct spec *spec, struct seccomp_program *seccomp,
                              bool stdin_once, const char *early_error) {
     char err[ERR_MAX] = "";
     int stdio_child[3] = {-1, -1, -1}, stdio_shim[3] = {-1, -1, -1};
-    struct monitor_setup m = {.pid = -1, .sync_fd = -1, .terminal = spec->process.terminal,
+    struct monitor_setup m = {.pid = -1, .sync_fd = -1, .mount_ns_fd = -1, .terminal = spec->process.terminal,
                               .stdin_once = stdin_once, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
                               .control_listen = control_fd, .attach_listen = attach_fd,
                               .control_path = f->control_socket, .attach_path = f->attach_socket,
@@ -113,6 +113,12 @@ static int start_and_monitor(struct spec *spec, struct seccomp_program *seccomp,
     pid_t pid = -1;
     int sync_fd = -1;
     if (err[0] == '\0') pid = spawn(c, &sync_fd, err, sizeof(err));
+    if (pid > 0 && spawn == container_spawn) {
+        // The child was cloned into its namespaces: this is its mount namespace already.
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+        m.mount_ns_fd = open(path, O_RDONLY | O_CLOEXEC);
+    }
     for (int i = 0; i < 3; i++)
         if (stdio_child[i] >= 0) close(stdio_child[i]);
     for (int i = 0; i < SPEC_MAX_NAMESPACES; i++)
