@@ -20,7 +20,7 @@ build_pier() {
 
 start_pierd() {
     export PIER_HOST="unix://$WORK/pier.sock" PIER_ROOT="$WORK/pier-root"
-    "$PIERD" --host "$WORK/pier.sock" --data-root "$PIER_ROOT" --log-level warning >"$WORK/pierd.log" 2>&1 &
+    "$PIERD" --host "$WORK/pier.sock" --data-root "$PIER_ROOT" --log-level "${PIERD_LOG_LEVEL:-warning}" >"$WORK/pierd.log" 2>&1 &
     echo $! >"$WORK/pierd.pid"
     for _ in $(seq 100); do [ -S "$WORK/pier.sock" ] && "$PIER" version >/dev/null 2>&1 && return; sleep 0.05; done
     echo "pierd did not start; see $WORK/pierd.log" >&2; exit 1
