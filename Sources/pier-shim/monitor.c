@@ -332,6 +332,9 @@ static bool handle_sync(struct monitor *m) {
     int fd;
     ssize_t n = sync_recv(m->sync_fd, msg, sizeof(msg), &fd);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
+    // A child that failed before reading "go" closed its end with "go" unread: the kernel
+    // reports ECONNRESET once, ahead of the messages it sent (its error). Read on.
+    if (n < 0 && errno == ECONNRESET) return true;
     if (n <= 0) {
         // End of file: the close-on-exec end went away. After "start" and no error,
         // that was a successful execve.

@@ -76,6 +76,31 @@ struct ShimRunTests {
         #expect(run.events.last == "exited 125 0 0")
     }
 
+    /// The child sets up its mounts while the shim moves it into its cgroups and sends "go".
+    /// A child that fails before reading "go" closes its end with "go" unread, and the kernel
+    /// then reports ECONNRESET to the shim ahead of the child's error message: a shim that read
+    /// that as the end lost the message. It shows when the shim is slow to read, as on a busy
+    /// machine: twelve failing containers at once, each after some mounts, make that likely.
+    @Test("setup failures under load still name their step")
+    func setupFailuresUnderLoad() throws {
+        let fixtures = try (0..<12).map { _ in try ContainerFixture(["true"]) }
+        defer { for fixture in fixtures { fixture.remove() } }
+        for fixture in fixtures {
+            for index in 0..<16 {
+                fixture.spec.mounts.append(.init(destination: "/slow\(index)", type: "tmpfs", source: "tmpfs", options: ["size=64k"]))
+            }
+            fixture.spec.mounts.append(.init(destination: "/data", type: "bind", source: "\(fixture.base)/missing",
+                                             options: ["rbind", "ro"]))
+        }
+        // Started back to back, the shims and their children overlap; each is then read in turn.
+        for fixture in fixtures { try fixture.startShim() }
+        for fixture in fixtures {
+            let run = try fixture.run(launched: true)
+            #expect(run.exit.exitCode == 125)
+            #expect(run.exit.error == "bind source \(fixture.base)/missing: no such file or directory")
+        }
+    }
+
     @Test("the process is PID 1 with Docker's capabilities, no_new_privs and seccomp")
     func security() throws {
         let fixture = try ContainerFixture(["sh", "-c", "echo $$; cat /proc/self/status"])
