@@ -178,20 +178,14 @@ final class ContainerStore: Sendable {
         let record: ContainerRecord
         /// Creation time in nanoseconds: `ps` sorts by it, newest first.
         let createdOrder: Int64
-        /// What `ps` shows of the record, made by the first list that needs it.
-        let listed = Mutex<Listed?>(nil)
+        /// The JSON a list shows of the record up to `Ports` (`FastJSON.head`): everything but the
+        /// clock's Status and the network's ports. Made by the first list that needs it.
+        let listedHead = Mutex<[UInt8]?>(nil)
 
         init(_ record: ContainerRecord) {
             self.record = record
             createdOrder = Timestamp.nanoseconds(record.created) ?? 0
         }
-    }
-
-    /// A listed container's members that only a change of its record can change: all but the
-    /// clock's (Status) and the network's (Ports). `head` is their JSON (FastJSON.head).
-    struct Listed: Sendable {
-        var summary: ContainerSummary
-        var head: [UInt8]
     }
 
     /// The records by ID, and which ID holds each name: looking a name up (every `create`,

@@ -110,17 +110,8 @@ extension ContainerService {
 
     // MARK: list and inspect
 
-    public func list(all: Bool, limit: Int?, filters: [String: [String]]) throws(EngineError) -> [ContainerSummary] {
-        try select(all: all, limit: limit, filters: filters).map { entry in
-            var row = listed(entry) { $0.summary }
-            row.Status = ContainerService.statusText(entry.record.state)
-            row.Ports = portSummaries(entry.record)
-            return row
-        }
-    }
-
-    /// `GET /containers/json`'s body: `list` as JSON, made from each container's kept head.
-    /// With 1,000 containers this is what `ps -a` waits for.
+    /// `GET /containers/json`'s body, made from each container's kept head. With 1,000
+    /// containers this is what `ps -a` waits for.
     public func listJSON(all: Bool, limit: Int?, filters: [String: [String]]) throws(EngineError) -> [UInt8] {
         let entries = try select(all: all, limit: limit, filters: filters)
         var out: [UInt8] = []
@@ -128,8 +119,12 @@ extension ContainerService {
         out.append(UInt8(ascii: "["))
         for (index, entry) in entries.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
-            listed(entry) { out.append(contentsOf: $0.head) }
-            // The state alone, not the whole record: copying records was most of this loop.
+            entry.listedHead.withLock { head in
+                if head == nil { head = FastJSON.head(of: summary(entry.record)) }
+                out.append(contentsOf: head!)
+            }
+            // The state alone, not the whole record: copying records was most of this loop. Only
+            // a running (or paused) container has ports; the record is read for those alone.
             let state = entry.record.state
             let ports = state.status == .running || state.status == .paused ? portSummaries(entry.record) : []
             FastJSON.tail(ports: ports, sizeRootFs: nil, sizeRw: nil, state: state.status.rawValue,
@@ -172,26 +167,12 @@ extension ContainerService {
         return entries
     }
 
-    /// What a list shows of an entry's record (made once per change of the record), read in
-    /// place: copying the summary out for each of 1,000 rows is what `read` avoids.
-    func listed<T>(_ entry: ContainerStore.Entry, _ read: (ContainerStore.Listed) -> T) -> T {
-        entry.listed.withLock { listed in
-            if listed == nil { listed = listing(entry.record) }
-            return read(listed!)
-        }
-    }
-
-    func listing(_ record: ContainerRecord) -> ContainerStore.Listed {
-        let row = summary(record)
-        return ContainerStore.Listed(summary: row, head: FastJSON.head(of: row))
-    }
-
     func summary(_ record: ContainerRecord) -> ContainerSummary {
         let command = ([record.path] + record.args).map { $0.contains(" ") ? "\"\($0)\"" : $0 }.joined(separator: " ")
         return ContainerSummary(
             Id: record.id, Names: ["/" + record.name], Image: record.imageName, ImageID: record.imageID.description,
             Command: command, Created: Timestamp.parse(record.created) ?? 0, Labels: record.config.Labels ?? [:],
-            State: record.state.status.rawValue, Status: "",  // the clock's: filled in by each list
+            State: record.state.status.rawValue, Status: "",  // the clock's: written by each list (FastJSON.tail)
             NetworkMode: record.hostConfig.NetworkMode ?? "default", Mounts: mountPoints(record))
     }
 

@@ -159,8 +159,6 @@ extension ContainerService {
 
     /// `ps`'s ports: one row per published binding, and exposed ports not published.
     func portSummaries(_ record: ContainerRecord) -> [PortSummary] {
-        // Only a running (or paused) container has ports to show; skip building its settings.
-        guard record.state.status == .running || record.state.status == .paused else { return [] }
         let settings = networkSettings(record)
         var rows: [PortSummary] = []
         for (key, bindings) in settings.Ports {
